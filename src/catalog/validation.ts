@@ -1,0 +1,151 @@
+import {
+  DefaultNamespaceEntityPolicy,
+  EntityPolicies,
+  FieldFormatEntityPolicy,
+  NoForeignRootFieldsEntityPolicy,
+  SchemaValidEntityPolicy,
+  apiEntityV1alpha1Validator,
+  componentEntityV1alpha1Validator,
+  domainEntityV1alpha1Validator,
+  groupEntityV1alpha1Validator,
+  locationEntityV1alpha1Validator,
+  resourceEntityV1alpha1Validator,
+  systemEntityV1alpha1Validator,
+  userEntityV1alpha1Validator,
+  type Entity,
+} from '@backstage/catalog-model';
+import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-common';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { CustomKind } from '../core/config.ts';
+
+/** Why an entity was refused: enough to fix it without reading Pave's source. */
+export interface EntityProblem {
+  code: 'ENTITY_INVALID' | 'ENTITY_KIND_UNKNOWN';
+  message: string;
+  /** The field at fault, as a dot path (`metadata.name`, `spec.owner`). */
+  field?: string;
+  value?: unknown;
+  /** What the field must be. */
+  rule?: string;
+}
+
+// The same policies, in the same order, that Backstage's catalog applies before any kind check.
+const policies = EntityPolicies.allOf([
+  new DefaultNamespaceEntityPolicy(),
+  new NoForeignRootFieldsEntityPolicy(),
+  new FieldFormatEntityPolicy(),
+  new SchemaValidEntityPolicy(),
+]);
+
+const builtinValidators = [
+  apiEntityV1alpha1Validator,
+  componentEntityV1alpha1Validator,
+  domainEntityV1alpha1Validator,
+  groupEntityV1alpha1Validator,
+  locationEntityV1alpha1Validator,
+  resourceEntityV1alpha1Validator,
+  systemEntityV1alpha1Validator,
+  userEntityV1alpha1Validator,
+  templateEntityV1beta3Validator,
+];
+
+export const BUILTIN_KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User', 'Location', 'Template'];
+
+interface CompiledKind {
+  kind: string;
+  apiVersions: string[];
+  validate: ValidateFunction;
+}
+
+/**
+ * Validates entities exactly as Backstage's catalog does (its own policies and kind validators),
+ * plus the kinds the platform team registered in pave.yaml with a JSON Schema.
+ */
+export class EntityValidator {
+  private readonly custom: CompiledKind[];
+
+  constructor(customKinds: CustomKind[] = []) {
+    const ajv = new Ajv({ allErrors: false, strict: false });
+    this.custom = customKinds.map((k) => ({ kind: k.kind, apiVersions: k.apiVersions, validate: ajv.compile(k.schema) }));
+  }
+
+  /** Returns the entity with defaults applied (namespace), or the problem that refuses it. */
+  async validate(input: unknown): Promise<{ entity: Entity } | { problem: EntityProblem }> {
+    let entity: Entity | undefined;
+    try {
+      entity = await policies.enforce(structuredClone(input) as Entity);
+    } catch (e) {
+      return { problem: describe(e, input) };
+    }
+    if (!entity) return { problem: { code: 'ENTITY_INVALID', message: 'The entity was refused by the catalog policies' } };
+    for (const v of builtinValidators) {
+      try {
+        if (await v.check(entity)) return { entity };
+      } catch (e) {
+        return { problem: describe(e, entity) };
+      }
+    }
+    const custom = this.custom.find((k) => k.kind.toLowerCase() === entity!.kind.toLowerCase());
+    if (custom) {
+      if (custom.apiVersions.length && !custom.apiVersions.includes(entity.apiVersion)) {
+        return {
+          problem: {
+            code: 'ENTITY_INVALID',
+            message: `apiVersion "${entity.apiVersion}" is not one registered for kind ${custom.kind}; expected one of ${custom.apiVersions.join(', ')}`,
+            field: 'apiVersion',
+            value: entity.apiVersion,
+            rule: `one of ${custom.apiVersions.join(', ')}`,
+          },
+        };
+      }
+      if (!custom.validate(entity)) {
+        const err = custom.validate.errors![0];
+        const field = err.instancePath.slice(1).replace(/\//g, '.') || '(entity)';
+        return {
+          problem: {
+            code: 'ENTITY_INVALID',
+            message: `${field} ${err.message} (schema of kind ${custom.kind} registered in pave.yaml)`,
+            field,
+            value: getPath(entity, field),
+            rule: `${err.keyword}: ${JSON.stringify(err.params)}`,
+          },
+        };
+      }
+      return { entity };
+    }
+    return {
+      problem: {
+        code: 'ENTITY_KIND_UNKNOWN',
+        message: `Unsupported kind "${entity.kind}" with apiVersion "${entity.apiVersion}": no processor knows it. Use one of ${BUILTIN_KINDS.join(', ')}, or register the kind with a JSON Schema under catalog.kinds in pave.yaml`,
+        field: 'kind',
+        value: entity.kind,
+        rule: `one of ${[...BUILTIN_KINDS, ...this.custom.map((k) => k.kind)].join(', ')}`,
+      },
+    };
+  }
+}
+
+function getPath(obj: any, dotPath: string): unknown {
+  return dotPath.split('.').reduce((o, p) => (o == null ? undefined : o[p]), obj);
+}
+
+/** Turns Backstage's error texts into field, value and rule. */
+function describe(e: unknown, entity: any): EntityProblem {
+  const message = (e instanceof Error ? e.message : String(e)).replace(/ To learn more about catalog file format.*$/s, '');
+  const format = /^"([^"]+)" is not valid; expected (.*) but found "(.*)"\.?$/s.exec(message);
+  if (format) {
+    const [, rawField, rule, value] = format;
+    const field = /^(tags|links)\./.test(rawField) || !rawField.includes('.') ? `metadata.${rawField}` : rawField;
+    return { code: 'ENTITY_INVALID', message, field, value, rule };
+  }
+  const schema = /^(\/[^ ]*) (.*?)(?: - (\w+): (.*))?$/s.exec(message);
+  if (schema) {
+    const [, pointer, rule, param, paramValue] = schema;
+    let field = pointer.slice(1).replace(/\//g, '.');
+    if (param === 'missingProperty') field = field ? `${field}.${paramValue}` : paramValue;
+    return { code: 'ENTITY_INVALID', message: `${field}: ${rule}`, field, value: getPath(entity, field), rule };
+  }
+  const foreign = /^Unknown field (.*)$/.exec(message);
+  if (foreign) return { code: 'ENTITY_INVALID', message: `${message}: only apiVersion, kind, metadata, spec, relations and status may stand at the top level`, field: foreign[1], value: getPath(entity, foreign[1]), rule: 'no unknown root fields' };
+  return { code: 'ENTITY_INVALID', message };
+}

@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events';
+import { badInput } from './errors.ts';
+import type { Queryable, Store } from './store.ts';
+
+/** Every type of event Pave appends. New capabilities add theirs here. */
+export type EventType =
+  | 'catalog.entity.added'
+  | 'catalog.entity.changed'
+  | 'catalog.entity.removed'
+  | 'catalog.location.added'
+  | 'catalog.location.removed'
+  | 'catalog.location.failed'
+  | 'catalog.location.recovered'
+  | 'job.failed';
+
+export interface NewEvent {
+  type: EventType;
+  /** What the event is about, e.g. an entity ref or a location id. */
+  subject: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface PaveEvent extends Required<NewEvent> {
+  id: number;
+  createdAt: string;
+}
+
+export interface EventPage {
+  items: PaveEvent[];
+  /** Pass back as `after` to read on; it is stable even when nothing new arrived. */
+  nextCursor: string;
+}
+
+export const eventMigrations = [
+  {
+    id: '0001-core-events',
+    sql: `
+      create table pave_events (
+        id bigserial primary key,
+        type text not null,
+        subject text not null,
+        payload jsonb not null default '{}',
+        created_at timestamptz not null default now(),
+        tx xid8 not null default pg_current_xact_id()
+      );
+      create index pave_events_type_id on pave_events (type, id);
+      create index pave_events_subject_id on pave_events (subject, id);
+    `,
+  },
+];
+
+/**
+ * The append-only event log. Appends join the caller's transaction, so an event exists
+ * exactly when the change it describes was committed.
+ */
+export class EventLog {
+  private readonly local = new EventEmitter();
+
+  constructor(private readonly store: Store) {
+    this.local.setMaxListeners(100);
+  }
+
+  async append(q: Queryable, events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await q.query(
+      `insert into pave_events (type, subject, payload)
+       select type, subject, payload from jsonb_to_recordset($1::jsonb) as x(type text, subject text, payload jsonb)`,
+      [JSON.stringify(events.map((e) => ({ ...e, payload: e.payload ?? {} })))],
+    );
+  }
+
+  /** Tells in-process listeners that events were committed (call after the transaction). */
+  notify(types: EventType[]): void {
+    for (const t of new Set(types)) this.local.emit(t);
+    this.local.emit('*');
+  }
+
+  on(type: EventType | '*', listener: () => void): () => void {
+    this.local.on(type, listener);
+    return () => this.local.off(type, listener);
+  }
+
+  /**
+   * Reads events after a cursor. Ids are handed out before commit, so an id can become visible
+   * after a larger one; only events older than every still-open transaction are returned, which
+   * makes the cursor safe: a reader never skips an event that commits late.
+   */
+  async read(opts: { after?: string; types?: string[]; subject?: string; limit?: number }): Promise<EventPage> {
+    const after = opts.after ? decodeCursor(opts.after) : 0;
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+    const rows = await this.store.query<{ id: number; type: string; subject: string; payload: any; created_at: Date }>(
+      `select id, type, subject, payload, created_at from pave_events
+       where id > $1
+         and tx < pg_snapshot_xmin(pg_current_snapshot())
+         and ($2::text[] is null or type = any($2::text[]))
+         and ($3::text is null or subject = $3)
+       order by id limit $4`,
+      [after, opts.types?.length ? opts.types : null, opts.subject ?? null, limit],
+    );
+    const items = rows.map((r) => ({
+      id: Number(r.id),
+      type: r.type as EventType,
+      subject: r.subject,
+      payload: r.payload,
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
+    const last = items.length ? items[items.length - 1].id : after;
+    return { items, nextCursor: encodeCursor(last) };
+  }
+}
+
+function encodeCursor(id: number): string {
+  return Buffer.from(JSON.stringify({ id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Number.isInteger(id) && id >= 0) return id;
+  } catch {
+    // fall through to the error below
+  }
+  throw badInput('INVALID_CURSOR', `The cursor "${cursor}" is not one Pave handed out; pass back nextCursor unchanged`, { cursor });
+}

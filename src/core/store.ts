@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import pg from 'pg';
+
+/** Something SQL can be sent to: the store itself or an open transaction. */
+export interface Queryable {
+  query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Several statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * The store: PostgreSQL dialect only. The embedded default is PGlite in a data folder;
+ * with a DATABASE_URL it is a real PostgreSQL. Callers cannot tell them apart.
+ */
+export interface Store extends Queryable {
+  readonly backend: 'pglite' | 'postgres';
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// int8 (bigserial ids, counts) arrive as strings from node-postgres; numbers are what the
+// code expects and ids stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+class PostgresStore implements Store {
+  readonly backend = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(sql, params as any[])).rows as T[];
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const q: Queryable = {
+      query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params as any[])).rows as R[],
+      exec: async (sql: string) => void (await client.query(sql)),
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(q);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgliteStore implements Store {
+  readonly backend = 'pglite' as const;
+  constructor(private readonly db: PGlite) {}
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.db.query<T>(sql, params as any[])).rows;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.db.exec(sql);
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (t) =>
+      fn({
+        query: async <R>(sql: string, params: unknown[] = []) => (await t.query<R>(sql, params as any[])).rows,
+        exec: async (sql: string) => void (await t.exec(sql)),
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}
+
+export interface StoreOptions {
+  /** A PostgreSQL connection string; when absent the embedded store is used. */
+  databaseUrl?: string;
+  /** Folder of the embedded store; `memory://` keeps it in memory (tests). */
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client that loses its server must not crash the process.
+    pool.on('error', () => undefined);
+    const store = new PostgresStore(pool);
+    await store.query('select 1');
+    return store;
+  }
+  const dir = opts.dataDir === 'memory://' ? undefined : path.join(opts.dataDir, 'pg');
+  if (dir) fs.mkdirSync(dir, { recursive: true });
+  const db = await PGlite.create(dir ?? 'memory://', { extensions: { pg_trgm } });
+  return new PgliteStore(db);
+}
