@@ -1,3 +1,5 @@
+import { badInput } from '../core/errors.ts';
+
 /**
  * Keeps only the named dot paths of an entity, as Backstage's `fields` parameter does. A
  * segment that is not a key is glued to the next with a dot, so
@@ -37,5 +39,8 @@ export function projectFields(entity: unknown, fields: string[] | undefined): un
 export function parseFields(raw: string | string[] | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
   const list = (Array.isArray(raw) ? raw : [raw]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+  // As in Backstage: paths into arrays (`metadata.tags[0]`) cannot be projected.
+  const arrayField = list.find((f) => f.includes('['));
+  if (arrayField !== undefined) throw badInput('INVALID_FIELDS', 'array type fields are not supported', { field: arrayField });
   return list.length ? [...new Set(list)] : undefined;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Entity } from '@backstage/catalog-model';
-import { expandLocation, locationKey, readSource, resolveTarget, type LocationProblem, type LocationSpec, type ReaderOptions, type SourceRead } from './reader.ts';
+import { expandLocation, locationKey, readSource, resolveTarget, type LocationProblem, type LocationSpec, type ParsedDocument, type ReaderOptions, type SourceRead } from './reader.ts';
 import { refKey, refOf } from './refs.ts';
 import { RelationError, relationsOf, type Relation } from './relations.ts';
 import { searchRowsOf, searchTextOf, type SearchRow } from './search.ts';
@@ -41,18 +42,22 @@ export interface TreeRead {
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
 /** The Location entity Backstage generates for a registered location, named after its hash. */
-export function generatedLocationEntity(spec: LocationSpec): Entity {
+export function generatedLocationEntity(spec: LocationSpec, name = generatedLocationName(spec)): Entity {
   const key = locationKey(spec);
   return {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Location',
     metadata: {
-      name: `generated-${sha1(key)}`,
+      name,
       namespace: 'default',
       annotations: { [ANNOTATION_LOCATION]: key, [ANNOTATION_ORIGIN_LOCATION]: key },
     },
     spec: { type: spec.type, target: spec.target },
   };
+}
+
+export function generatedLocationName(spec: LocationSpec): string {
+  return `generated-${sha1(locationKey(spec))}`;
 }
 
 const MAX_DEPTH = 32;
@@ -61,7 +66,7 @@ const MAX_DEPTH = 32;
  * Reads a registered location and every Location entity reachable from it. Reads in parallel,
  * validates each document and keeps each problem with its file, line and column.
  */
-export async function readTree(root: LocationSpec, validator: EntityValidator, opts: ReaderOptions): Promise<TreeRead> {
+export async function readTree(root: LocationSpec, validator: EntityValidator, opts: ReaderOptions, generatedName?: string): Promise<TreeRead> {
   const rootKey = locationKey(root);
   const out: TreeRead = {
     candidates: new Map(),
@@ -74,8 +79,9 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
   };
   const seen = new Set<string>();
 
-  const accept = async (data: unknown, sourceKey: string, line?: number, column?: number): Promise<Candidate | undefined> => {
-    const place = { location: sourceKey, line, column };
+  const accept = async (data: unknown, sourceKey: string, parsed?: ParsedDocument): Promise<Candidate | undefined> => {
+    const place = { location: sourceKey, line: parsed?.line, column: parsed?.column };
+    const placeOf = (field?: string) => (parsed && field ? { location: sourceKey, ...parsed.positionOf(field) } : place);
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
       out.problems.push({
         code: 'ENTITY_INVALID',
@@ -101,7 +107,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
       return refuse({
         code: p.code,
         message: `${who}${p.message}`,
-        ...place,
+        ...placeOf(p.field),
         entityRef: guessedRef,
         details: { field: p.field, value: p.value, rule: p.rule },
       });
@@ -113,7 +119,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
       relations = relationsOf(entity);
     } catch (e) {
       if (!(e instanceof RelationError)) throw e;
-      return refuse({ code: 'ENTITY_INVALID', message: `${ref}: ${e.message}`, ...place, entityRef: ref, details: { field: e.field, value: e.value, rule: 'an entity ref with its kind' } });
+      return refuse({ code: 'ENTITY_INVALID', message: `${ref}: ${e.message}`, ...placeOf(e.field), entityRef: ref, details: { field: e.field, value: e.value, rule: 'an entity ref with its kind' } });
     }
     const key = refKey(ref);
     const existing = out.candidates.get(key);
@@ -140,7 +146,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
     return candidate;
   };
 
-  const generated = generatedLocationEntity(root);
+  const generated = generatedLocationEntity(root, generatedName);
   await accept(generated, rootKey);
 
   let frontier: LocationSpec[] = [root];
@@ -154,7 +160,9 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
         out.complete = false;
         continue;
       }
-      if (spec.type === 'file' && expanded.length !== 1) out.watch.push(spec.target);
+      // A folder or glob is watched from its fixed base folder, so new files there are noticed too
+      // (chokidar has no globs; a folder with a single catalog-info file is still a folder).
+      if (spec.type === 'file' && (expanded.length !== 1 || expanded[0].target !== path.resolve(spec.target))) out.watch.push(staticBase(spec.target));
       for (const f of expanded) {
         const k = locationKey(f);
         if (seen.has(k)) continue;
@@ -171,7 +179,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
         continue;
       }
       for (const doc of read.documents) {
-        const c = await accept(doc.data, read.key, doc.line, doc.column);
+        const c = await accept(doc.data, read.key, doc);
         if (c && c.entity.kind.toLowerCase() === 'location') {
           const spec = c.entity.spec as { type?: string; target?: string; targets?: string[] };
           const type = (spec.type ?? read.spec.type) as LocationSpec['type'];
@@ -184,6 +192,13 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
     frontier = next;
   }
   return out;
+}
+
+/** The folder a glob starts from (`/a/b/{x,y}/c.yaml` gives `/a/b`), or the path itself when it has no glob. */
+function staticBase(target: string): string {
+  const parts = path.resolve(target).split(path.sep);
+  const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
+  return i === -1 ? parts.join(path.sep) : parts.slice(0, i).join(path.sep) || path.sep;
 }
 
 function noteFailure(out: TreeRead, read: Extract<SourceRead, { ok: false }>): void {

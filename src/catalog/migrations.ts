@@ -12,6 +12,8 @@ export const catalogMigrations: Migration[] = [
         type text not null,
         target text not null,
         source text not null default 'api',
+        -- The generated Location entity keeps its first name when the target changes, as in Backstage.
+        entity_name text not null,
         created_at timestamptz not null default now(),
         state text not null default 'pending',
         last_read_at timestamptz,

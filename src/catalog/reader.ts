@@ -25,6 +25,8 @@ export interface ParsedDocument {
   data: unknown;
   line: number;
   column: number;
+  /** Where a field (`spec.owner`) stands, or its nearest present parent: errors point there. */
+  positionOf(field: string): { line: number; column: number };
 }
 
 export type SourceRead =
@@ -170,7 +172,19 @@ export function parseDocuments(text: string, spec: LocationSpec, key = locationK
     const data = doc.toJS({ maxAliasCount: 100 });
     if (data === null || data === undefined) continue;
     const start = doc.contents?.range?.[0] ?? 0;
-    documents.push({ data, ...position(start) });
+    const positionOf = (field: string) => {
+      const parts = field.split('.');
+      for (let n = parts.length; n > 0; n--) {
+        const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        if (node && typeof node === 'object' && node.range) return position(node.range[0]);
+        // Keys may themselves hold dots (annotations): try the rest of the path as one key.
+        const joined = [...parts.slice(0, n - 1), parts.slice(n - 1).join('.')];
+        const whole = doc.getIn(joined, true) as { range?: [number, number, number] } | undefined;
+        if (whole && typeof whole === 'object' && whole.range) return position(whole.range[0]);
+      }
+      return position(start);
+    };
+    documents.push({ data, ...position(start), positionOf });
   }
   return { key, spec, ok: true, documents };
 }

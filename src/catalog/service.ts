@@ -9,9 +9,9 @@ import type { JobQueue } from '../core/jobs.ts';
 import type { Store } from '../core/store.ts';
 import { applyTree, statusItem } from './apply.ts';
 import { projectFields } from './fields.ts';
-import { generatedLocationEntity, readTree, type TreeRead } from './ingest.ts';
+import { generatedLocationEntity, generatedLocationName, readTree, type TreeRead } from './ingest.ts';
 import { andPredicates, predicateToSql, type Predicate } from './predicates.ts';
-import { locationKey, type LocationProblem, type LocationSpec } from './reader.ts';
+import { locationKey, resolveTarget, type LocationProblem, type LocationSpec } from './reader.ts';
 import { parseRef, refKey, refOf, stringifyRef } from './refs.ts';
 import { RelationError, relationsOf } from './relations.ts';
 import { EntityValidator } from './validation.ts';
@@ -35,6 +35,7 @@ export interface Location {
 
 interface LocationRow {
   id: string;
+  entity_name: string;
   type: 'file' | 'url';
   target: string;
   state: LocationStatus['state'];
@@ -67,8 +68,8 @@ export interface EntityPage {
 const MAX_ERRORS_SHOWN = 200;
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export function locationEntityRef(spec: LocationSpec): string {
-  return refOf(generatedLocationEntity(spec)).toLocaleLowerCase('en-US');
+export function locationEntityRef(spec: LocationSpec, name?: string): string {
+  return refOf(generatedLocationEntity(spec, name)).toLocaleLowerCase('en-US');
 }
 
 function toLocation(r: LocationRow): Location {
@@ -76,7 +77,7 @@ function toLocation(r: LocationRow): Location {
     id: r.id,
     type: r.type,
     target: r.target,
-    entityRef: locationEntityRef(r),
+    entityRef: locationEntityRef(r, r.entity_name),
     status: { state: r.state, lastReadAt: iso(r.last_read_at), lastOkAt: iso(r.last_ok_at), errors: r.errors },
   };
 }
@@ -172,8 +173,8 @@ export class Catalog {
     const id = randomUUID();
     const row = await this.store.tx(async (q) => {
       const [r] = await q.query<LocationRow>(
-        `insert into catalog_locations (id, type, target, source) values ($1, $2, $3, $4) returning *`,
-        [id, spec.type, spec.target, source],
+        `insert into catalog_locations (id, type, target, source, entity_name) values ($1, $2, $3, $4, $5) returning *`,
+        [id, spec.type, spec.target, source, generatedLocationName(spec)],
       );
       await this.events.append(q, [{ type: 'catalog.location.added', subject: `location:${id}`, payload: { type: spec.type, target: spec.target, source } }]);
       await this.jobs.enqueue(PROCESS_JOB, { locationId: id }, { dedupeKey: `${PROCESS_JOB}:${id}` }, q);
@@ -301,6 +302,16 @@ export class Catalog {
       await w.watcher.close();
     }
     this.log.info({ location: id, removed }, 'location removed');
+    if (removed > 0) await this.refreshConflicting(id);
+  }
+
+  /** Locations that lost an ENTITY_CONFLICT to `id` may now take the entity: read them again. */
+  private async refreshConflicting(id: string): Promise<void> {
+    const rows = await this.store.query<{ id: string }>(`select id from catalog_locations where id <> $1 and errors @> $2::jsonb`, [
+      id,
+      JSON.stringify([{ code: 'ENTITY_CONFLICT', details: { claimedByLocationId: id } }]),
+    ]);
+    for (const r of rows) await this.refreshLocation(r.id);
   }
 
   async refreshLocation(id: string): Promise<number> {
@@ -329,7 +340,7 @@ export class Catalog {
     const [row] = await this.store.query<LocationRow>('select * from catalog_locations where id = $1', [id]);
     if (!row) return { skipped: 'location removed' };
     const started = Date.now();
-    const tree = await readTree({ type: row.type, target: row.target }, this.validator, this.readerOptions());
+    const tree = await readTree({ type: row.type, target: row.target }, this.validator, this.readerOptions(), row.entity_name);
     const result = await this.store.tx(async (q) => {
       // Re-check inside the transaction: the location may have been removed while we read.
       const [still] = await q.query<LocationRow>('select * from catalog_locations where id = $1 for update', [id]);
@@ -352,6 +363,7 @@ export class Catalog {
     if (!result) return { skipped: 'location removed' };
     this.events.notify(['catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed']);
     this.watch(id, tree);
+    if (result.removed > 0) await this.refreshConflicting(id);
     const summary = { added: result.added, changed: result.changed, removed: result.removed, unchanged: result.unchanged, problems: result.problems.length, ms: Date.now() - started };
     this.log.info({ location: id, ...summary }, 'location processed');
     if (tree.transient) {
@@ -374,7 +386,12 @@ export class Catalog {
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    const watcher = chokidar.watch(files, { ignoreInitial: true, persistent: false });
+    const watcher = chokidar.watch(files, {
+      ignoreInitial: true,
+      persistent: false,
+      // Watched folders are recursive: skip what a catalog read skips too.
+      ignored: (p: string) => /[\\/](node_modules|\.git)([\\/]|$)/.test(p),
+    });
     watcher.on('all', () => {
       clearTimeout(timer);
       timer = setTimeout(() => void this.refreshLocation(id).catch(() => undefined), 50);
@@ -410,6 +427,8 @@ export class Catalog {
 
   /** Removes an entity until its location produces it again (as in Backstage). */
   async deleteByUid(uid: string): Promise<void> {
+    // Not a uuid: no such entity (the column is uuid, so the query would fail).
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) return;
     await this.store.tx(async (q) => {
       const [row] = await q.query<{ id: number; final: any }>('select id, final from catalog_entities where uid = $1', [uid]);
       if (!row) return;
@@ -547,12 +566,21 @@ export class Catalog {
       const params: unknown[] = [facet.toLocaleLowerCase('en-US')];
       const where = predicate ? predicateToSql(predicate, params) : 'true';
       const filtered = predicate ? `and s.entity_id in (select e.id from catalog_entities e where ${where})` : '';
-      const rows = await this.store.query<{ value: string; count: number }>(
-        `select s.original_value as value, count(*)::int as count from catalog_search s
-         where s.key = $1 and s.original_value is not null ${filtered}
-         group by s.original_value order by s.original_value`,
-        params,
-      );
+      // Relations are not in catalog_search: as in Backstage, `relations.<type>` counts the entities per target ref.
+      const rows = facet.toLocaleLowerCase('en-US').startsWith('relations.')
+        ? await this.store.query<{ value: string; count: number }>(
+            `select r.target_key as value, count(distinct src.id)::int as count from catalog_relations r
+             join catalog_entities src on src.ref_key = r.source_key
+             where 'relations.' || lower(r.type) = $1 ${predicate ? `and src.id in (select e.id from catalog_entities e where ${where})` : ''}
+             group by r.target_key order by r.target_key`,
+            params,
+          )
+        : await this.store.query<{ value: string; count: number }>(
+            `select s.original_value as value, count(*)::int as count from catalog_search s
+             where s.key = $1 and s.original_value is not null ${filtered}
+             group by s.original_value order by s.original_value`,
+            params,
+          );
       out[facet] = rows;
     }
     return out;
@@ -569,20 +597,56 @@ export class Catalog {
       seen.add(refKey(refOf(current)));
       const managedBy: string | undefined = current.metadata?.annotations?.['backstage.io/managed-by-location'];
       const origin: string | undefined = current.metadata?.annotations?.['backstage.io/managed-by-origin-location'];
-      const [parent] = managedBy
-        ? await this.store.query<{ final: any }>(
-            `select final from catalog_entities where lower(kind) = 'location' and ref_key <> $3 and (
-               (final->'spec'->>'type') || ':' || (final->'spec'->>'target') = $1
-               or final->'metadata'->'annotations'->>'backstage.io/managed-by-location' = $1 and ref_key like 'location:default/generated-%'
-               or $1 = any(array(select (final->'spec'->>'type') || ':' || t from jsonb_array_elements_text(coalesce(final->'spec'->'targets', '[]'::jsonb)) t))
-             ) order by (final->'metadata'->'annotations'->>'backstage.io/managed-by-location' = $2) desc limit 1`,
-            [managedBy, origin ?? '', refKey(refOf(current))],
-          )
-        : [];
+      const parent = managedBy ? await this.parentLocation(managedBy, origin, refKey(refOf(current))) : undefined;
       items.push({ entity: current, parentEntityRefs: parent ? [refKey(refOf(parent.final))] : [] });
       current = parent?.final;
     }
     return { rootEntityRef, items };
+  }
+
+  /**
+   * The Location entity whose target produced the file `managedBy`. Targets are resolved as
+   * reading resolves them: relative to the Location's own file, `spec.type` defaulting to that
+   * file's type, and a folder or glob target covering the files it expands to.
+   */
+  private async parentLocation(managedBy: string, origin: string | undefined, selfKey: string): Promise<{ final: any } | undefined> {
+    const rows = await this.store.query<{ final: any }>(
+      `select final from catalog_entities where lower(kind) = 'location' and ref_key <> $1
+         and ($2::text is null or final->'metadata'->'annotations'->>'backstage.io/managed-by-origin-location' = $2)`,
+      [selfKey, origin ?? null],
+    );
+    const split = (key: unknown): LocationSpec | undefined => {
+      if (typeof key !== 'string') return undefined;
+      const i = key.indexOf(':');
+      const type = key.slice(0, i);
+      return type === 'file' || type === 'url' ? { type, target: key.slice(i + 1) } : undefined;
+    };
+    const child = split(managedBy);
+    if (!child) return undefined;
+    const matchesGlob: ((p: string, g: string) => boolean) | undefined = (path as any).matchesGlob;
+    const produces = (loc: any): boolean => {
+      const base = split(loc?.metadata?.annotations?.['backstage.io/managed-by-location']);
+      const spec = loc?.spec ?? {};
+      if (!base) return false;
+      const type = spec.type === 'file' || spec.type === 'url' ? spec.type : base.type;
+      return [spec.target, ...(Array.isArray(spec.targets) ? spec.targets : [])].some((t) => {
+        if (typeof t !== 'string' || t === '') return false;
+        let resolved: LocationSpec;
+        try {
+          resolved = resolveTarget(base, type, t);
+        } catch {
+          return false; // not a URL: reading failed on it as well
+        }
+        if (locationKey(resolved) === managedBy) return true;
+        if (resolved.type !== 'file' || child.type !== 'file') return false;
+        if (/[*?[\]{}]/.test(resolved.target)) return matchesGlob ? matchesGlob(child.target, resolved.target) : false;
+        return child.target.startsWith(resolved.target.replace(/\/+$/, '') + path.sep);
+      });
+    };
+    const matches = rows.filter((r) => produces(r.final));
+    // As before: a Location read from the registered file itself is preferred.
+    const inRootFile = (r: { final: any }) => r.final?.metadata?.annotations?.['backstage.io/managed-by-location'] === origin;
+    return matches.find(inRootFile) ?? matches[0];
   }
 
   /** POST /refresh: re-read the location the entity came from, now. */

@@ -100,7 +100,9 @@ export class EntityValidator {
       }
       if (!custom.validate(entity)) {
         const err = custom.validate.errors![0];
-        const field = err.instancePath.slice(1).replace(/\//g, '.') || '(entity)';
+        const at = err.instancePath.slice(1).replace(/\//g, '.');
+        const missing = err.keyword === 'required' ? String(err.params.missingProperty) : '';
+        const field = (missing ? (at ? `${at}.${missing}` : missing) : at) || '(entity)';
         return {
           problem: {
             code: 'ENTITY_INVALID',
@@ -112,6 +114,19 @@ export class EntityValidator {
         };
       }
       return { entity };
+    }
+    if (BUILTIN_KINDS.includes(entity.kind)) {
+      // A built-in kind that no validator took: its apiVersion is the one at fault.
+      const versions = entity.kind === 'Template' ? ['scaffolder.backstage.io/v1beta3'] : ['backstage.io/v1alpha1', 'backstage.io/v1beta1'];
+      return {
+        problem: {
+          code: 'ENTITY_KIND_UNKNOWN',
+          message: `Unsupported apiVersion "${entity.apiVersion}" for kind ${entity.kind}; use ${versions.join(' or ')}`,
+          field: 'apiVersion',
+          value: entity.apiVersion,
+          rule: `one of ${versions.join(', ')}`,
+        },
+      };
     }
     return {
       problem: {
@@ -131,21 +146,35 @@ function getPath(obj: any, dotPath: string): unknown {
 
 /** Turns Backstage's error texts into field, value and rule. */
 function describe(e: unknown, entity: any): EntityProblem {
-  const message = (e instanceof Error ? e.message : String(e)).replace(/ To learn more about catalog file format.*$/s, '');
+  const message = (e instanceof Error ? e.message : String(e))
+    .replace(/ To learn more about catalog file format.*$/s, '')
+    .replace(/^Malformed envelope, /, '');
+  // FieldFormatEntityPolicy names labels, annotations, tags and links without their `metadata.`.
+  const toField = (raw: string) => (/^(labels|annotations|tags|links)\./.test(raw) ? `metadata.${raw}` : raw);
+  if (entity === null || typeof entity !== 'object' || Array.isArray(entity)) {
+    return { code: 'ENTITY_INVALID', message: 'Expected an entity: a mapping with apiVersion, kind, metadata and spec', field: '(entity)', value: entity, rule: 'an object' };
+  }
+  if (entity.metadata === null || typeof entity.metadata !== 'object' || Array.isArray(entity.metadata)) {
+    return { code: 'ENTITY_INVALID', message: 'metadata must be a mapping with at least a name', field: 'metadata', value: entity.metadata, rule: 'an object with a name' };
+  }
   const format = /^"([^"]+)" is not valid; expected (.*) but found "(.*)"\.?$/s.exec(message);
   if (format) {
     const [, rawField, rule, value] = format;
-    const field = /^(tags|links)\./.test(rawField) || !rawField.includes('.') ? `metadata.${rawField}` : rawField;
-    return { code: 'ENTITY_INVALID', message, field, value, rule };
+    return { code: 'ENTITY_INVALID', message, field: toField(rawField), value, rule };
   }
-  const schema = /^(\/[^ ]*) (.*?)(?: - (\w+): (.*))?$/s.exec(message);
+  const missing = /^(.+) (must have a value|could not be validated, .*)$/s.exec(message);
+  if (missing) {
+    const field = toField(missing[1]);
+    return { code: 'ENTITY_INVALID', message: `${field} ${missing[2]}`, field, value: getPath(entity, field), rule: missing[2] };
+  }
+  const schema = /^(\/[^ ]*|<root>) (.*?)(?: - (\w+): (.*))?$/s.exec(message);
   if (schema) {
     const [, pointer, rule, param, paramValue] = schema;
-    let field = pointer.slice(1).replace(/\//g, '.');
+    let field = pointer === '<root>' ? '' : pointer.slice(1).replace(/\//g, '.');
     if (param === 'missingProperty') field = field ? `${field}.${paramValue}` : paramValue;
     return { code: 'ENTITY_INVALID', message: `${field}: ${rule}`, field, value: getPath(entity, field), rule };
   }
   const foreign = /^Unknown field (.*)$/.exec(message);
-  if (foreign) return { code: 'ENTITY_INVALID', message: `${message}: only apiVersion, kind, metadata, spec, relations and status may stand at the top level`, field: foreign[1], value: getPath(entity, foreign[1]), rule: 'no unknown root fields' };
+  if (foreign) return { code: 'ENTITY_INVALID', message: `${message}: only apiVersion, kind, metadata and spec may stand at the top level`, field: foreign[1], value: getPath(entity, foreign[1]), rule: 'no unknown root fields' };
   return { code: 'ENTITY_INVALID', message };
 }
