@@ -108,6 +108,11 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       }
     },
   });
+  // While shutting down, a finished response closes its connection: an idle keep-alive socket
+  // would otherwise hold app.close() open for the whole keep-alive timeout.
+  app.addHook('onSend', async (_req, reply) => {
+    if (stopping) reply.header('connection', 'close');
+  });
   await app.register(async (api) => coreRoutes(api, { jobs, events, store }), { prefix: '/api' });
   await app.register(async (api) => catalogRoutes(api, catalog), { prefix: '/api/catalog' });
 

@@ -57,14 +57,14 @@ describe('HTTP server', () => {
   test('malformed JSON and oversized bodies are refused clearly', async () => {
     const bad = await fetch(`${pave.url}/api/catalog/locations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":' });
     assert.equal(bad.status, 400);
-    assert.equal((await bad.json()).error.code, 'INVALID_JSON');
+    assert.equal(((await bad.json()) as any).error.code, 'INVALID_JSON');
     const huge = await fetch(`${pave.url}/api/catalog/validate-entity`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ entity: { pad: 'x'.repeat(6 * 1024 * 1024) }, location: 'url:x' }),
     });
     assert.equal(huge.status, 413);
-    assert.equal((await huge.json()).error.code, 'BODY_TOO_LARGE');
+    assert.equal(((await huge.json()) as any).error.code, 'BODY_TOO_LARGE');
   });
 
   test('jobs and events are visible through the API', async () => {
