@@ -54,6 +54,34 @@ describe('event log', () => {
     assert.equal(page.items.length, 0);
   });
 
+  test('a reader following the cursor never skips an event that commits late', async () => {
+    const seen: string[] = [];
+    let cursor = (await events.read({ limit: 1000 })).nextCursor;
+    let done = false;
+    const reader = (async () => {
+      while (!done) {
+        const page = await events.read({ after: cursor, subject: undefined });
+        seen.push(...page.items.map((e) => e.subject));
+        cursor = page.nextCursor;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    // A slow writer appends first and commits last; quick writers run beside it.
+    const slow = store.tx(async (q) => {
+      await events.append(q, [{ type: 'catalog.entity.added', subject: 'slow' }]);
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const quick = Array.from({ length: 5 }, (_, i) => store.tx((q) => events.append(q, [{ type: 'catalog.entity.added', subject: `quick-${i}` }])));
+    await Promise.all([slow, ...quick]);
+    await new Promise((r) => setTimeout(r, 50));
+    done = true;
+    await reader;
+    const last = await events.read({ after: cursor });
+    seen.push(...last.items.map((e) => e.subject));
+    assert.deepEqual([...seen].sort(), ['quick-0', 'quick-1', 'quick-2', 'quick-3', 'quick-4', 'slow']);
+  });
+
   test('a malformed cursor is refused with a stable code', async () => {
     await assert.rejects(events.read({ after: 'not-a-cursor' }), (e: any) => e.code === 'INVALID_CURSOR' && e.status === 400);
   });

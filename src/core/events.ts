@@ -40,14 +40,16 @@ export const eventMigrations = [
         type text not null,
         subject text not null,
         payload jsonb not null default '{}',
-        created_at timestamptz not null default now(),
-        tx xid8 not null default pg_current_xact_id()
+        created_at timestamptz not null default now()
       );
       create index pave_events_type_id on pave_events (type, id);
       create index pave_events_subject_id on pave_events (subject, id);
     `,
   },
 ];
+
+// Names the lock that orders appends; any fixed number shared by every replica.
+const APPEND_LOCK = 7_007_002;
 
 /**
  * The append-only event log. Appends join the caller's transaction, so an event exists
@@ -62,6 +64,10 @@ export class EventLog {
 
   async append(q: Queryable, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
+    // Appends take a lock held to commit, so ids are handed out in commit order: a reader that
+    // has seen id N will never later find a smaller id committed behind it. Callers append last
+    // in their transaction, which keeps the lock short.
+    await q.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
     await q.query(
       `insert into pave_events (type, subject, payload)
        select type, subject, payload from jsonb_to_recordset($1::jsonb) as x(type text, subject text, payload jsonb)`,
@@ -80,18 +86,13 @@ export class EventLog {
     return () => this.local.off(type, listener);
   }
 
-  /**
-   * Reads events after a cursor. Ids are handed out before commit, so an id can become visible
-   * after a larger one; only events older than every still-open transaction are returned, which
-   * makes the cursor safe: a reader never skips an event that commits late.
-   */
+  /** Reads events after a cursor, oldest first. */
   async read(opts: { after?: string; types?: string[]; subject?: string; limit?: number }): Promise<EventPage> {
     const after = opts.after ? decodeCursor(opts.after) : 0;
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
     const rows = await this.store.query<{ id: number; type: string; subject: string; payload: any; created_at: Date }>(
       `select id, type, subject, payload, created_at from pave_events
        where id > $1
-         and tx < pg_snapshot_xmin(pg_current_snapshot())
          and ($2::text[] is null or type = any($2::text[]))
          and ($3::text is null or subject = $3)
        order by id limit $4`,
