@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
-import { Catalog, catalogMigrations, catalogRoutes } from './catalog/index.ts';
+import { Catalog, catalogMigrations, catalogRoutes, loadRules } from './catalog/index.ts';
 import {
   EventLog,
   JobQueue,
@@ -61,6 +61,13 @@ const VERSION: string = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'pac
 /** Starts one Pave process: store, migrations, job workers, catalog and HTTP. */
 export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> {
   const started = Date.now();
+  // How long each start-up step took, logged with "Pave is ready".
+  const phases: Record<string, number> = {};
+  let lap = started;
+  const phase = (name: string) => {
+    phases[name] = Date.now() - lap;
+    lap = Date.now();
+  };
   const config = loadConfig({
     file: opts.configFile,
     env: opts.env,
@@ -76,6 +83,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   });
   const log = pino({ level: config.log.level, redact: ['req.headers.authorization', 'req.headers.cookie'] });
   const store = await openStore({ databaseUrl: config.database.url, dataDir: config.data.dir, poolSize: config.database.poolSize });
+  phase('store');
   let ready = false;
   let stopping = false;
   try {
@@ -85,6 +93,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
     await store.close();
     throw e;
   }
+  phase('migrations');
   const events = new EventLog(store);
   const jobs = new JobQueue(store, events, log.child({ component: 'jobs' }), {
     concurrency: config.jobs.concurrency,
@@ -116,17 +125,23 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   await app.register(async (api) => coreRoutes(api, { jobs, events, store }), { prefix: '/api' });
   await app.register(async (api) => catalogRoutes(api, catalog), { prefix: '/api/catalog' });
 
-  await jobs.start();
+  phase('http');
   const demoRoot = path.join(packageRoot(), 'examples', 'all.yaml');
   await catalog.start(config.demo ? [{ type: 'file', target: demoRoot }] : []);
-  if (opts.waitForCatalog) await waitForLocations(store);
 
+  phase('catalog');
   await app.listen({ port: config.server.port, host: config.server.host });
+  phase('listen');
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const url = config.server.baseUrl ?? `http://localhost:${port}`;
+  // Work starts once the server answers: on the embedded store a long first import would
+  // otherwise hold the one connection while start-up waits behind it.
+  await jobs.start();
+  void loadRules();
+  if (opts.waitForCatalog) await waitForLocations(store);
   ready = true;
-  log.info({ url, backend: store.backend, dataDir: store.backend === 'pglite' ? config.data.dir : undefined, ms: Date.now() - started }, 'Pave is ready');
+  log.info({ url, backend: store.backend, dataDir: store.backend === 'pglite' ? config.data.dir : undefined, ms: Date.now() - started, phases }, 'Pave is ready');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>

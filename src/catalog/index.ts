@@ -1,5 +1,5 @@
 export { Catalog, PROCESS_JOB, type Location, type LocationStatus } from './service.ts';
 export { catalogRoutes } from './routes.ts';
 export { catalogMigrations } from './migrations.ts';
-export { EntityValidator, BUILTIN_KINDS, type EntityProblem } from './validation.ts';
+export { EntityValidator, BUILTIN_KINDS, loadRules, type EntityProblem } from './validation.ts';
 export { parseDocuments, readSource, type LocationProblem } from './reader.ts';

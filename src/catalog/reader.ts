@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import fg from 'fast-glob';
 import YAML from 'yaml';
 
 export type LocationType = 'file' | 'url';
@@ -53,6 +52,7 @@ const IGNORE = ['**/node_modules/**', '**/.git/**'];
 export async function expandLocation(spec: LocationSpec): Promise<LocationSpec[] | LocationProblem> {
   if (spec.type === 'url') return [spec];
   const target = path.resolve(spec.target);
+  const { default: fg } = await import('fast-glob');
   if (GLOB_CHARS.test(spec.target)) {
     const files = await fg(target.split(path.sep).join('/'), { absolute: true, onlyFiles: true, ignore: IGNORE });
     return files.sort().map((f) => ({ type: 'file' as const, target: path.normalize(f) }));

@@ -1,20 +1,4 @@
-import {
-  DefaultNamespaceEntityPolicy,
-  EntityPolicies,
-  FieldFormatEntityPolicy,
-  NoForeignRootFieldsEntityPolicy,
-  SchemaValidEntityPolicy,
-  apiEntityV1alpha1Validator,
-  componentEntityV1alpha1Validator,
-  domainEntityV1alpha1Validator,
-  groupEntityV1alpha1Validator,
-  locationEntityV1alpha1Validator,
-  resourceEntityV1alpha1Validator,
-  systemEntityV1alpha1Validator,
-  userEntityV1alpha1Validator,
-  type Entity,
-} from '@backstage/catalog-model';
-import { templateEntityV1beta3Validator } from '@backstage/plugin-scaffolder-common';
+import type { Entity } from '@backstage/catalog-model';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { CustomKind } from '../core/config.ts';
 
@@ -29,25 +13,44 @@ export interface EntityProblem {
   rule?: string;
 }
 
-// The same policies, in the same order, that Backstage's catalog applies before any kind check.
-const policies = EntityPolicies.allOf([
-  new DefaultNamespaceEntityPolicy(),
-  new NoForeignRootFieldsEntityPolicy(),
-  new FieldFormatEntityPolicy(),
-  new SchemaValidEntityPolicy(),
-]);
+interface Rules {
+  policies: { enforce(entity: Entity): Promise<Entity | undefined> };
+  validators: { check(entity: Entity): Promise<boolean> }[];
+}
 
-const builtinValidators = [
-  apiEntityV1alpha1Validator,
-  componentEntityV1alpha1Validator,
-  domainEntityV1alpha1Validator,
-  groupEntityV1alpha1Validator,
-  locationEntityV1alpha1Validator,
-  resourceEntityV1alpha1Validator,
-  systemEntityV1alpha1Validator,
-  userEntityV1alpha1Validator,
-  templateEntityV1beta3Validator,
-];
+let rules: Promise<Rules> | undefined;
+
+/**
+ * Backstage's own rules. Loading them costs about half a second, so it happens on first use
+ * (and in the background after start) rather than before the server can answer.
+ */
+export function loadRules(): Promise<Rules> {
+  rules ??= (async () => {
+    const m = await import('@backstage/catalog-model');
+    const { templateEntityV1beta3Validator } = await import('@backstage/plugin-scaffolder-common');
+    return {
+      // The same policies, in the same order, that Backstage's catalog applies before any kind check.
+      policies: m.EntityPolicies.allOf([
+        new m.DefaultNamespaceEntityPolicy(),
+        new m.NoForeignRootFieldsEntityPolicy(),
+        new m.FieldFormatEntityPolicy(),
+        new m.SchemaValidEntityPolicy(),
+      ]),
+      validators: [
+        m.apiEntityV1alpha1Validator,
+        m.componentEntityV1alpha1Validator,
+        m.domainEntityV1alpha1Validator,
+        m.groupEntityV1alpha1Validator,
+        m.locationEntityV1alpha1Validator,
+        m.resourceEntityV1alpha1Validator,
+        m.systemEntityV1alpha1Validator,
+        m.userEntityV1alpha1Validator,
+        templateEntityV1beta3Validator,
+      ],
+    };
+  })();
+  return rules;
+}
 
 export const BUILTIN_KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User', 'Location', 'Template'];
 
@@ -71,6 +74,7 @@ export class EntityValidator {
 
   /** Returns the entity with defaults applied (namespace), or the problem that refuses it. */
   async validate(input: unknown): Promise<{ entity: Entity } | { problem: EntityProblem }> {
+    const { policies, validators } = await loadRules();
     let entity: Entity | undefined;
     try {
       entity = await policies.enforce(structuredClone(input) as Entity);
@@ -78,7 +82,7 @@ export class EntityValidator {
       return { problem: describe(e, input) };
     }
     if (!entity) return { problem: { code: 'ENTITY_INVALID', message: 'The entity was refused by the catalog policies' } };
-    for (const v of builtinValidators) {
+    for (const v of validators) {
       try {
         if (await v.check(entity)) return { entity };
       } catch (e) {
