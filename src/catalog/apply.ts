@@ -3,6 +3,7 @@ import type { EventLog, NewEvent } from '../core/events.ts';
 import type { Queryable } from '../core/store.ts';
 import type { Candidate, TreeRead } from './ingest.ts';
 import type { LocationProblem } from './reader.ts';
+import { searchRowsOf } from './search.ts';
 
 /** A processing problem as Backstage shows it on the entity: `status.items[]`. */
 export interface StatusItem {
@@ -28,10 +29,11 @@ interface ExistingRow {
   location_key: string;
   origin_id: string;
   hash: string;
+  body_hash: string;
   spec_hash: string;
   generation: number;
   errors: StatusItem[];
-  raw: any;
+  orphan: boolean;
 }
 
 export interface ApplyResult {
@@ -51,11 +53,22 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
   return out;
 }
 
+const EXISTING_COLUMNS = `id, uid, ref_key, location_key, origin_id, hash, body_hash, spec_hash, generation, errors,
+  coalesce(raw->'metadata'->'annotations'->>'backstage.io/orphan' = 'true', false) as orphan`;
+
+type RelationPair = { type: string; targetRef: string };
+
+/** Relations sorted as Backstage serves them: by type, then target. */
+function sortedRelations(pairs: Map<string, RelationPair>): RelationPair[] {
+  return [...pairs.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.targetRef < b.targetRef ? -1 : a.targetRef > b.targetRef ? 1 : 0));
+}
+
 /**
- * Writes what a read of a location found, as one transaction: new and changed entities, the
- * removal of those gone from complete reads, relations and search rows, re-stitching of every
- * entity whose relations moved, and an event per change. Entities whose source failed keep
- * their last good version with the error beside them.
+ * Writes what a read of a location found, as one transaction: new and changed entities with
+ * their served form (relations from every side, etag) built here in one pass, the removal of
+ * those gone from complete reads, relations and search rows, re-stitching of entities outside
+ * this location whose relations moved, and an event per change. Entities whose source failed
+ * keep their last good version with the error beside them.
  */
 export async function applyTree(
   q: Queryable,
@@ -64,28 +77,20 @@ export async function applyTree(
   tree: TreeRead,
   orphanStrategy: 'delete' | 'keep',
 ): Promise<ApplyResult> {
+  await q.exec(`set local work_mem = '64MB'`);
   const problems = [...tree.problems];
-  const existing = await q.query<ExistingRow>(
-    `select id, uid, ref_key, location_key, origin_id, hash, spec_hash, generation, errors, raw from catalog_entities where origin_id = $1`,
-    [locationId],
-  );
+  const existing = await q.query<ExistingRow>(`select ${EXISTING_COLUMNS} from catalog_entities where origin_id = $1`, [locationId]);
   const mine = new Map(existing.map((r) => [r.ref_key, r]));
-  const candidates = [...tree.candidates.values()];
-  const foreignKeys = candidates.filter((c) => !mine.has(c.key)).map((c) => c.key);
   const foreign = new Map<string, ExistingRow>();
-  for (const batch of chunks(foreignKeys, 10_000)) {
-    const rows = await q.query<ExistingRow>(
-      `select id, uid, ref_key, location_key, origin_id, hash, spec_hash, generation, errors, raw from catalog_entities where ref_key = any($1::text[])`,
-      [batch],
-    );
-    for (const r of rows) foreign.set(r.ref_key, r);
+  for (const batch of chunks([...tree.candidates.keys()].filter((k) => !mine.has(k)), 10_000)) {
+    for (const r of await q.query<ExistingRow>(`select ${EXISTING_COLUMNS} from catalog_entities where ref_key = any($1::text[])`, [batch])) {
+      foreign.set(r.ref_key, r);
+    }
   }
 
-  type Row = { c: Candidate; prev?: ExistingRow; raw: any; hash: string; errors: StatusItem[] };
-  const inserts: Row[] = [];
-  const updates: Row[] = [];
-  let unchanged = 0;
-  for (const c of candidates) {
+  // Which candidates this location may write: a ref another file already provides stays there.
+  const accepted: { c: Candidate; prev?: ExistingRow }[] = [];
+  for (const c of tree.candidates.values()) {
     let prev = mine.get(c.key);
     if (!prev) {
       const other = foreign.get(c.key);
@@ -101,88 +106,115 @@ export async function applyTree(
       }
       prev = other; // the same file reached through another registered location takes it over
     }
-    const errors: StatusItem[] = [];
-    const body = JSON.stringify(c.entity);
-    const hash = sha1(body + JSON.stringify(errors) + locationId);
-    if (prev && prev.hash === hash) {
-      unchanged++;
-      continue;
-    }
-    const uid = prev?.uid ?? randomUUID();
-    const generation = prev ? (prev.spec_hash === c.specHash ? prev.generation : prev.generation + 1) : 1;
-    const raw = { ...c.entity, metadata: { ...c.entity.metadata, uid, generation } };
-    (prev ? updates : inserts).push({ c, prev, raw, hash, errors });
+    accepted.push({ c, prev });
   }
+  const acceptedKeys = new Set(accepted.map((a) => a.c.key));
 
   // Entities this location made before and did not make now.
   const errorUpdates: { row: ExistingRow; errors: StatusItem[] }[] = [];
   const deletes: ExistingRow[] = [];
   const orphaned: ExistingRow[] = [];
+  const kept: ExistingRow[] = [];
   for (const row of existing) {
-    if (tree.candidates.has(row.ref_key)) continue;
+    if (acceptedKeys.has(row.ref_key)) continue;
     const problem = tree.invalidRefs.get(row.ref_key) ?? tree.failedSources.get(row.location_key);
     if (problem) {
+      kept.push(row);
       const errors = [statusItem(problem)];
       if (JSON.stringify(errors) !== JSON.stringify(row.errors)) errorUpdates.push({ row, errors });
     } else if (!tree.complete) {
-      continue; // part of the tree was unreadable: what we cannot see is not gone
+      kept.push(row); // part of the tree was unreadable: what we cannot see is not gone
     } else if (orphanStrategy === 'delete') {
       deletes.push(row);
-    } else if (row.raw?.metadata?.annotations?.['backstage.io/orphan'] !== 'true') {
-      orphaned.push(row);
+    } else {
+      kept.push(row);
+      if (!row.orphan) orphaned.push(row);
     }
   }
 
-  const touchedIds = [...updates.map((u) => u.prev!.id), ...deletes.map((d) => d.id)];
-  const affected = new Set<string>();
-  for (const batch of chunks(touchedIds, 10_000)) {
-    const rows = await q.query<{ source_key: string; target_key: string }>(
-      `select source_key, target_key from catalog_relations where origin_id = any($1::bigint[])`,
-      [batch],
+  // Every relation that starts at an accepted entity: those declared in this read, plus those
+  // declared by entities it does not cover (other locations, or kept ones of this one).
+  const outgoing = new Map<string, Map<string, RelationPair>>();
+  const addRelation = (source: string, type: string, targetRef: string) => {
+    if (!acceptedKeys.has(source)) return;
+    let m = outgoing.get(source);
+    if (!m) outgoing.set(source, (m = new Map()));
+    m.set(`${type}\u0000${targetRef}`, { type, targetRef });
+  };
+  for (const { c } of accepted) for (const r of c.relations) addRelation(r.source, r.type, r.target);
+  const keptKeys = kept.map((k) => k.ref_key);
+  for (const batch of chunks([...acceptedKeys], 10_000)) {
+    const rows = await q.query<{ source_key: string; type: string; target_ref: string }>(
+      `select r.source_key, r.type, r.target_ref from catalog_relations r join catalog_entities o on o.id = r.origin_id
+       where r.source_key = any($1::text[]) and (o.origin_id <> $2 or o.ref_key = any($3::text[]))`,
+      [batch, locationId, keptKeys],
     );
-    for (const r of rows) {
-      affected.add(r.source_key);
-      affected.add(r.target_key);
-    }
-    await q.query(`delete from catalog_relations where origin_id = any($1::bigint[])`, [batch]);
-    await q.query(`delete from catalog_search where entity_id = any($1::bigint[])`, [batch]);
+    for (const r of rows) addRelation(r.source_key, r.type, r.target_ref);
   }
+
+  type Write = { c: Candidate; prev?: ExistingRow; raw: any; final: any; hash: string; bodyHash: string; etag: string };
+  const inserts: Write[] = [];
+  const updates: Write[] = [];
+  let unchanged = 0;
+  for (const { c, prev } of accepted) {
+    const bodyHash = sha1(JSON.stringify(c.entity));
+    const uid = prev?.uid ?? randomUUID();
+    const generation = prev ? (prev.spec_hash === c.specHash ? prev.generation : prev.generation + 1) : 1;
+    const raw = { ...c.entity, metadata: { ...c.entity.metadata, uid, generation } };
+    const relations = sortedRelations(outgoing.get(c.key) ?? new Map());
+    const body = JSON.stringify({ ...raw, relations });
+    const hash = sha1(body + locationId);
+    if (prev && prev.hash === hash) {
+      unchanged++;
+      continue;
+    }
+    const etag = sha1(body);
+    const final = { ...raw, metadata: { ...raw.metadata, etag }, relations };
+    (prev ? updates : inserts).push({ c, prev, raw, final, hash, bodyHash, etag });
+  }
+
+  // Declared relations and search rows change only with the entity's own body.
+  const rebodied = updates.filter((u) => u.prev!.body_hash !== u.bodyHash);
+  const affected = new Set<string>();
+  for (const key of await removeDerivedRows(q, [...rebodied.map((u) => u.prev!.id), ...deletes.map((d) => d.id)])) affected.add(key);
   for (const batch of chunks(deletes.map((d) => d.id), 10_000)) {
     await q.query(`delete from catalog_entities where id = any($1::bigint[])`, [batch]);
   }
 
-  const rowJson = (r: Row) => ({
-    id: r.prev?.id,
-    uid: r.raw.metadata.uid,
-    ref_key: r.c.key,
-    kind: r.c.entity.kind,
-    namespace: r.c.entity.metadata.namespace ?? 'default',
-    name: r.c.entity.metadata.name,
-    location_key: r.c.locationKey,
-    raw: r.raw,
-    hash: r.hash,
-    spec_hash: r.c.specHash,
-    generation: r.raw.metadata.generation,
-    errors: r.errors,
-    search_text: r.c.searchText,
+  const rowJson = (w: Write) => ({
+    id: w.prev?.id,
+    uid: w.raw.metadata.uid,
+    ref_key: w.c.key,
+    kind: w.c.entity.kind,
+    namespace: w.c.entity.metadata.namespace ?? 'default',
+    name: w.c.entity.metadata.name,
+    location_key: w.c.locationKey,
+    raw: w.raw,
+    final: w.final,
+    hash: w.hash,
+    body_hash: w.bodyHash,
+    spec_hash: w.c.specHash,
+    generation: w.raw.metadata.generation,
+    search_text: w.c.searchText,
+    etag: w.etag,
   });
-  const RECORD = `x(id bigint, uid uuid, ref_key text, kind text, namespace text, name text, location_key text, raw jsonb,
-    hash text, spec_hash text, generation int, errors jsonb, search_text text)`;
+  const RECORD = `x(id bigint, uid uuid, ref_key text, kind text, namespace text, name text, location_key text, raw jsonb, final jsonb,
+    hash text, body_hash text, spec_hash text, generation int, search_text text, etag text)`;
   const idOf = new Map<string, number>();
   for (const batch of chunks(updates)) {
     await q.query(
       `update catalog_entities e set ref_key = x.ref_key, kind = x.kind, namespace = x.namespace, name = x.name,
-         origin_id = $2, location_key = x.location_key, raw = x.raw, final = x.raw, hash = x.hash, spec_hash = x.spec_hash,
-         generation = x.generation, errors = x.errors, search_text = x.search_text, updated_at = now()
+         origin_id = $2, location_key = x.location_key, raw = x.raw, final = x.final, hash = x.hash, body_hash = x.body_hash,
+         spec_hash = x.spec_hash, generation = x.generation, errors = '[]', search_text = x.search_text, etag = x.etag, updated_at = now()
        from jsonb_to_recordset($1::jsonb) as ${RECORD} where e.id = x.id`,
       [JSON.stringify(batch.map(rowJson)), locationId],
     );
-    for (const r of batch) idOf.set(r.c.key, r.prev!.id);
+    for (const w of batch) idOf.set(w.c.key, w.prev!.id);
   }
   for (const batch of chunks(inserts)) {
     const rows = await q.query<{ id: number; ref_key: string }>(
-      `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, raw, final, hash, spec_hash, generation, errors, search_text, etag)
-       select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, x.raw, x.raw, x.hash, x.spec_hash, x.generation, x.errors, x.search_text, ''
+      `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, raw, final, hash, body_hash, spec_hash, generation, search_text, etag)
+       select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, x.raw, x.final, x.hash, x.body_hash, x.spec_hash, x.generation, x.search_text, x.etag
        from jsonb_to_recordset($1::jsonb) as ${RECORD}
        returning id, ref_key`,
       [JSON.stringify(batch.map(rowJson)), locationId],
@@ -190,35 +222,31 @@ export async function applyTree(
     for (const r of rows) idOf.set(r.ref_key, Number(r.id));
   }
 
-  const written = [...updates, ...inserts];
-  const relationRows: { origin_id: number; source_key: string; type: string; target_key: string }[] = [];
-  const searchRows: { entity_id: number; key: string; value: string | null; original_value: string | null }[] = [];
-  for (const r of written) {
-    const id = idOf.get(r.c.key)!;
-    affected.add(r.c.key);
-    for (const rel of r.c.relations) {
-      relationRows.push({ origin_id: id, source_key: rel.source, type: rel.type, target_key: rel.target });
-      affected.add(rel.source);
-      affected.add(rel.target);
+  // Relations and search rows of every entity whose body is new or changed, a batch at a time.
+  for (const batch of chunks([...inserts, ...rebodied], 500)) {
+    const relationRows: { origin_id: number; source_key: string; type: string; target_key: string }[] = [];
+    const searchRows: { entity_id: number; key: string; value: string | null; original_value: string | null }[] = [];
+    for (const w of batch) {
+      const id = idOf.get(w.c.key)!;
+      for (const rel of w.c.relations) {
+        relationRows.push({ origin_id: id, source_key: rel.source, type: rel.type, target_key: rel.target });
+        affected.add(rel.source);
+        affected.add(rel.target);
+      }
+      for (const s of searchRowsOf(w.raw)) searchRows.push({ entity_id: id, key: s.key, value: s.value, original_value: s.original });
     }
-    const rows = r.c.search.slice();
-    rows.push({ key: 'metadata.uid', value: r.raw.metadata.uid, original: r.raw.metadata.uid });
-    for (const s of rows) searchRows.push({ entity_id: id, key: s.key, value: s.value, original_value: s.original });
-  }
-  for (const batch of chunks(relationRows, 10_000)) {
     await q.query(
       `insert into catalog_relations (origin_id, source_key, type, target_key, target_ref)
        select origin_id, source_key, type, target_key, target_key from jsonb_to_recordset($1::jsonb) as x(origin_id bigint, source_key text, type text, target_key text)`,
-      [JSON.stringify(batch)],
+      [JSON.stringify(relationRows)],
     );
-  }
-  for (const batch of chunks(searchRows, 20_000)) {
     await q.query(
       `insert into catalog_search (entity_id, key, value, original_value)
        select entity_id, key, value, original_value from jsonb_to_recordset($1::jsonb) as x(entity_id bigint, key text, value text, original_value text)`,
-      [JSON.stringify(batch)],
+      [JSON.stringify(searchRows)],
     );
   }
+
   for (const { row, errors } of errorUpdates) {
     await q.query(`update catalog_entities set errors = $2::jsonb, hash = '', updated_at = now() where id = $1`, [row.id, JSON.stringify(errors)]);
     affected.add(row.ref_key);
@@ -230,24 +258,48 @@ export async function applyTree(
     );
     affected.add(row.ref_key);
   }
-  await stitch(q, [...affected]);
+  // The served form of the accepted entities was built above; everything else touched is stitched.
+  await stitch(q, [...affected].filter((k) => !acceptedKeys.has(k)));
 
   const ev: NewEvent[] = [];
-  for (const r of inserts) ev.push({ type: 'catalog.entity.added', subject: r.c.ref, payload: { locationId, uid: r.raw.metadata.uid } });
-  for (const r of updates) ev.push({ type: 'catalog.entity.changed', subject: r.c.ref, payload: { locationId, uid: r.raw.metadata.uid, generation: r.raw.metadata.generation } });
-  for (const r of deletes) ev.push({ type: 'catalog.entity.removed', subject: r.raw ? refOfRaw(r.raw) : r.ref_key, payload: { locationId, uid: r.uid } });
+  for (const w of inserts) ev.push({ type: 'catalog.entity.added', subject: w.c.ref, payload: { locationId, uid: w.raw.metadata.uid } });
+  for (const w of updates) ev.push({ type: 'catalog.entity.changed', subject: w.c.ref, payload: { locationId, uid: w.raw.metadata.uid, generation: w.raw.metadata.generation } });
+  for (const r of deletes) ev.push({ type: 'catalog.entity.removed', subject: r.ref_key, payload: { locationId, uid: r.uid } });
   for (const batch of chunks(ev, 10_000)) await events.append(q, batch);
 
   return { added: inserts.length, changed: updates.length + errorUpdates.length + orphaned.length, removed: deletes.length, unchanged, problems };
 }
 
-function refOfRaw(raw: any): string {
-  return `${String(raw.kind).toLowerCase()}:${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+/**
+ * Deletes the relations and search rows derived from these entities, returning every ref at
+ * either end of a removed relation (they need stitching).
+ */
+export async function removeDerivedRows(q: Queryable, entityIds: number[]): Promise<Set<string>> {
+  const affected = new Set<string>();
+  for (const batch of chunks(entityIds, 10_000)) {
+    const rows = await q.query<{ source_key: string; target_key: string }>(
+      `delete from catalog_relations where origin_id = any($1::bigint[]) returning source_key, target_key`,
+      [batch],
+    );
+    for (const r of rows) {
+      affected.add(r.source_key);
+      affected.add(r.target_key);
+    }
+    await q.query(`delete from catalog_search where entity_id = any($1::bigint[])`, [batch]);
+  }
+  return affected;
+}
+
+/** Removes entities with everything derived from them, and re-stitches their neighbours. */
+export async function removeEntities(q: Queryable, entityIds: number[]): Promise<void> {
+  const affected = await removeDerivedRows(q, entityIds);
+  for (const batch of chunks(entityIds, 10_000)) await q.query(`delete from catalog_entities where id = any($1::bigint[])`, [batch]);
+  await stitch(q, [...affected]);
 }
 
 /**
- * Rebuilds the served form of entities: their own body, every relation that starts at them
- * (whoever declared it), processing errors as `status.items`, and a fresh etag.
+ * Rebuilds the served form of entities in SQL: their own body, every relation that starts at
+ * them (whoever declared it), processing errors as `status.items`, and a fresh etag.
  */
 export async function stitch(q: Queryable, keys: string[]): Promise<void> {
   for (const batch of chunks(keys, 20_000)) {
@@ -261,9 +313,10 @@ export async function stitch(q: Queryable, keys: string[]): Promise<void> {
          select e.id,
            jsonb_set(e.raw, '{relations}', coalesce(rels.rels, '[]'::jsonb))
              || case when jsonb_array_length(e.errors) > 0 then jsonb_build_object('status', jsonb_build_object('items', e.errors)) else '{}'::jsonb end as f
-         from keys join catalog_entities e on e.ref_key = keys.key left join rels on rels.source_key = keys.key)
-       update catalog_entities e set final = jsonb_set(built.f, '{metadata,etag}', to_jsonb(md5(built.f::text))), etag = md5(built.f::text)
-       from built where e.id = built.id`,
+         from keys join catalog_entities e on e.ref_key = keys.key left join rels on rels.source_key = keys.key),
+       tagged as (select id, f, md5(f::text) as etag from built)
+       update catalog_entities e set final = jsonb_set(tagged.f, '{metadata,etag}', to_jsonb(tagged.etag)), etag = tagged.etag
+       from tagged where e.id = tagged.id`,
       [batch],
     );
   }

@@ -4,7 +4,7 @@ import type { Entity } from '@backstage/catalog-model';
 import { expandLocation, locationKey, readSource, resolveTarget, type LocationProblem, type LocationSpec, type ParsedDocument, type ReaderOptions, type SourceRead } from './reader.ts';
 import { refKey, refOf } from './refs.ts';
 import { RelationError, relationsOf, type Relation } from './relations.ts';
-import { searchRowsOf, searchTextOf, type SearchRow } from './search.ts';
+import { searchTextOf } from './search.ts';
 import type { EntityValidator } from './validation.ts';
 
 export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';
@@ -17,7 +17,6 @@ export interface Candidate {
   key: string;
   locationKey: string;
   relations: Relation[];
-  search: SearchRow[];
   searchText: string;
   specHash: string;
 }
@@ -80,13 +79,12 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
   const seen = new Set<string>();
 
   const accept = async (data: unknown, sourceKey: string, parsed?: ParsedDocument): Promise<Candidate | undefined> => {
-    const place = { location: sourceKey, line: parsed?.line, column: parsed?.column };
-    const placeOf = (field?: string) => (parsed && field ? { location: sourceKey, ...parsed.positionOf(field) } : place);
+    const placeOf = (field?: string) => (parsed ? { location: sourceKey, ...parsed.positionOf(field) } : { location: sourceKey });
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
       out.problems.push({
         code: 'ENTITY_INVALID',
         message: `Expected an entity (a mapping with apiVersion, kind, metadata) at the root of the document, got ${Array.isArray(data) ? 'a list' : typeof data}`,
-        ...place,
+        ...placeOf(),
       });
       return undefined;
     }
@@ -127,7 +125,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
       out.problems.push({
         code: 'ENTITY_CONFLICT',
         message: `${ref} is declared twice: in ${existing.locationKey} and in ${sourceKey}; the first is kept. Remove one of them`,
-        ...place,
+        ...placeOf(),
         entityRef: ref,
       });
       return undefined;
@@ -138,7 +136,6 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
       key,
       locationKey: sourceKey,
       relations,
-      search: searchRowsOf(entity),
       searchText: searchTextOf(entity),
       specHash: sha1(JSON.stringify(entity.spec ?? null)),
     };

@@ -33,7 +33,9 @@ export const catalogMigrations: Migration[] = [
         location_key text not null,
         raw jsonb not null,
         final jsonb not null,
+        -- hash: of the served form; body_hash: of the entity as written; spec_hash: of its spec.
         hash text not null,
+        body_hash text not null,
         spec_hash text not null,
         etag text not null,
         generation int not null default 1,
@@ -45,6 +47,8 @@ export const catalogMigrations: Migration[] = [
       create index catalog_entities_origin on catalog_entities (origin_id);
       create index catalog_entities_name on catalog_entities (lower(name), id);
       create index catalog_entities_kind on catalog_entities (lower(kind), id);
+      create index catalog_entities_kind_name on catalog_entities (lower(kind), lower(name), id);
+      create index catalog_entities_namespace on catalog_entities (lower(namespace), id);
       create index catalog_entities_search_text on catalog_entities using gin (search_text gin_trgm_ops);
 
       -- Both directions of every relation, kept with the entity that declared it.
@@ -68,6 +72,7 @@ export const catalogMigrations: Migration[] = [
       );
       create index catalog_search_entity on catalog_search (entity_id);
       create index catalog_search_key_value on catalog_search (key, value, entity_id);
+      create index catalog_search_facets on catalog_search (key, original_value);
     `,
   },
 ];

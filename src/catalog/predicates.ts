@@ -45,6 +45,13 @@ export function andPredicates(...ps: (Predicate | undefined)[]): Predicate | und
   return present.length === 1 ? present[0] : { $all: present };
 }
 
+// Fields every entity has, read from their own indexed columns rather than the search table.
+const ENTITY_COLUMNS: Record<string, string> = {
+  kind: 'lower(e.kind)',
+  'metadata.name': 'lower(e.name)',
+  'metadata.namespace': 'lower(e.namespace)',
+};
+
 const isPrimitive = (v: unknown): v is Primitive => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 const lower = (v: Primitive) => String(v).toLocaleLowerCase('en-US');
 
@@ -81,10 +88,15 @@ export function predicateToSql(p: unknown, params: unknown[]): string {
     if (rawKey.startsWith('$')) throw badInput('INVALID_QUERY', `Invalid query: unknown operator ${rawKey}`, { operator: rawKey });
     const key = rawKey.toLocaleLowerCase('en-US');
     const rel = key.startsWith('relations.') ? key.slice('relations.'.length) : undefined;
+    const column = ENTITY_COLUMNS[key];
     const match = (cond: string) =>
-      rel !== undefined
-        ? `e.ref_key in (select source_key from catalog_relations where lower(type) = ${param(rel)}${cond ? ` and target_key ${cond}` : ''})`
-        : `e.id in (select entity_id from catalog_search where key = ${param(key)}${cond ? ` and value ${cond}` : ''})`;
+      column
+        ? cond
+          ? `${column} ${cond}`
+          : 'true'
+        : rel !== undefined
+          ? `e.ref_key in (select source_key from catalog_relations where lower(type) = ${param(rel)}${cond ? ` and target_key ${cond}` : ''})`
+          : `e.id in (select entity_id from catalog_search where key = ${param(key)}${cond ? ` and value ${cond}` : ''})`;
     if (isPrimitive(value)) return match(`= ${param(lower(value))}`);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw badInput('INVALID_QUERY', `Invalid filter predicate value for field "${rawKey}": expected a string, number, boolean or an operator object`, { field: rawKey });

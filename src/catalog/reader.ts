@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import jsYaml from 'js-yaml';
 import YAML from 'yaml';
 
 export type LocationType = 'file' | 'url';
@@ -22,10 +23,8 @@ export interface LocationProblem {
 
 export interface ParsedDocument {
   data: unknown;
-  line: number;
-  column: number;
-  /** Where a field (`spec.owner`) stands, or its nearest present parent: errors point there. */
-  positionOf(field: string): { line: number; column: number };
+  /** Where the document, or a field in it (`spec.owner`), stands: errors point there. */
+  positionOf(field?: string): { line: number; column: number };
 }
 
 export type SourceRead =
@@ -135,57 +134,91 @@ async function readLimited(res: Response, limit: number): Promise<string | undef
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Multi-document YAML (JSON is YAML too). One syntax error fails the whole file, with its place. */
-export function parseDocuments(text: string, spec: LocationSpec, key = locationKey(spec)): SourceRead {
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const position = (offset: number) => {
+/**
+ * Where things stand in one file. Only asked for when there is a problem to report, so the
+ * full YAML syntax tree is built only then.
+ */
+class Positions {
+  private docs: YAML.Document.Parsed[] | undefined;
+  private lineStarts: number[] | undefined;
+
+  constructor(private readonly text: string) {}
+
+  documents(): YAML.Document.Parsed[] {
+    this.docs ??= YAML.parseAllDocuments(this.text, { prettyErrors: false, uniqueKeys: true }) as YAML.Document.Parsed[];
+    return this.docs;
+  }
+
+  at(offset: number): { line: number; column: number } {
+    if (!this.lineStarts) {
+      this.lineStarts = [0];
+      for (let i = this.text.indexOf('\n'); i !== -1; i = this.text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+    }
+    const starts = this.lineStarts;
     let lo = 0;
-    let hi = lineStarts.length - 1;
+    let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid] <= offset) lo = mid;
+      if (starts[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - lineStarts[lo] + 1 };
-  };
-  const docs = YAML.parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
-  const documents: ParsedDocument[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    const err = doc.errors[0];
-    if (err) {
-      const { line, column } = position(err.pos[0]);
+    return { line: lo + 1, column: offset - starts[lo] + 1 };
+  }
+
+  /** The document's start, or the field's node (or its nearest present parent). */
+  of(index: number, field?: string): { line: number; column: number } {
+    const doc = this.documents()[index];
+    if (!doc) return { line: 1, column: 1 };
+    const start = doc.contents?.range?.[0] ?? 0;
+    if (!field) return this.at(start);
+    const parts = field.split('.');
+    const rangeOf = (path: string[]) => {
+      const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+      return node && typeof node === 'object' && node.range ? node.range[0] : undefined;
+    };
+    for (let n = parts.length; n > 0; n--) {
+      // Keys may hold dots themselves (annotations): also try the rest of the path as one key.
+      const offset = rangeOf(parts.slice(0, n)) ?? rangeOf([...parts.slice(0, n - 1), parts.slice(n - 1).join('.')]);
+      if (offset !== undefined) return this.at(offset);
+    }
+    return this.at(start);
+  }
+}
+
+/**
+ * Multi-document YAML (JSON is YAML too). The fast js-yaml parser reads the common case; when
+ * it refuses a file, the \`yaml\` package (the parser Backstage uses) has the last word and says
+ * where the problem is. One syntax error fails the whole file.
+ */
+export function parseDocuments(text: string, spec: LocationSpec, key = locationKey(spec)): SourceRead {
+  const positions = new Positions(text);
+  let values: unknown[] | undefined;
+  try {
+    values = jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
+  } catch {
+    values = undefined;
+  }
+  if (values === undefined) {
+    const docs = positions.documents();
+    for (const doc of docs) {
+      const err = doc.errors[0];
+      if (!err) continue;
+      const { line, column } = positions.at(err.pos[0]);
       return {
         key,
         spec,
         ok: false,
         transient: false,
-        problem: {
-          code: 'YAML_INVALID',
-          message: `${spec.target}:${line}:${column}: ${err.message.split('\n')[0]}`,
-          location: key,
-          line,
-          column,
-        },
+        problem: { code: 'YAML_INVALID', message: `${spec.target}:${line}:${column}: ${err.message.split('\n')[0]}`, location: key, line, column },
       };
     }
-    const data = doc.toJS({ maxAliasCount: 100 });
-    if (data === null || data === undefined) continue;
-    const start = doc.contents?.range?.[0] ?? 0;
-    const positionOf = (field: string) => {
-      const parts = field.split('.');
-      for (let n = parts.length; n > 0; n--) {
-        const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        if (node && typeof node === 'object' && node.range) return position(node.range[0]);
-        // Keys may themselves hold dots (annotations): try the rest of the path as one key.
-        const joined = [...parts.slice(0, n - 1), parts.slice(n - 1).join('.')];
-        const whole = doc.getIn(joined, true) as { range?: [number, number, number] } | undefined;
-        if (whole && typeof whole === 'object' && whole.range) return position(whole.range[0]);
-      }
-      return position(start);
-    };
-    documents.push({ data, ...position(start), positionOf });
+    values = docs.map((d) => d.toJS({ maxAliasCount: 100 }));
   }
+  const documents: ParsedDocument[] = [];
+  values.forEach((data, index) => {
+    if (data === null || data === undefined) return;
+    documents.push({ data, positionOf: (field?: string) => positions.of(index, field) });
+  });
   return { key, spec, ok: true, documents };
 }
 

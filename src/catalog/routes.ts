@@ -3,7 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { badInput } from '../core/errors.ts';
 import { parseFields } from './fields.ts';
 import { andPredicates, filtersToPredicate, type Predicate } from './predicates.ts';
-import { decodeCursor, type Catalog, type OrderField } from './service.ts';
+import { decodeCursor, type Catalog, type EntityJson, type EntityPage, type OrderField } from './service.ts';
+
+// Entities leave the store as JSON text and are sent as they are, never parsed on the way.
+const jsonList = (items: (EntityJson | null)[]) => `[${items.map((i) => i ?? 'null').join(',')}]`;
+const jsonPage = (p: EntityPage) => `{"items":${jsonList(p.items)},"totalItems":${p.totalItems},"pageInfo":${JSON.stringify(p.pageInfo)}}`;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 const StringList = Type.Array(Type.String());
 const Entity = Type.Object({}, { additionalProperties: true, description: 'A Backstage entity' });
@@ -83,7 +88,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         url.searchParams.set('after', Buffer.from(JSON.stringify({ limit, offset: (offset ?? 0) + limit })).toString('base64'));
         reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
       }
-      return items;
+      return reply.type(JSON_TYPE).send(jsonList(items));
     },
   );
 
@@ -101,12 +106,12 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   app.get<{ Querystring: Static<typeof ByQueryGet> }>(
     '/entities/by-query',
     { schema: { tags, summary: 'Query entities with cursor paging', querystring: ByQueryGet, response: { 200: Page } } },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       if (q.cursor !== undefined) {
-        return catalog.queryEntities({ cursor: decodeCursor(q.cursor), limit: limitOf(q.limit), fields: parseFields(q.fields) });
+        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(q.cursor), limit: limitOf(q.limit), fields: parseFields(q.fields) })));
       }
-      return catalog.queryEntities({
+      const page = await catalog.queryEntities({
         predicate: filtersToPredicate(q.filter ?? []),
         orderFields: parseOrderFields(q.orderField),
         fullTextFilter: q.fullTextFilterTerm ? { term: q.fullTextFilterTerm, fields: parseFields(q.fullTextFilterFields) } : undefined,
@@ -115,6 +120,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         fields: parseFields(q.fields),
         totalItems: q.totalItems,
       });
+      return reply.type(JSON_TYPE).send(jsonPage(page));
     },
   );
 
@@ -131,21 +137,22 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   app.post<{ Body: Static<typeof ByQueryBody> }>(
     '/entities/by-query',
     { schema: { tags, summary: 'Query entities with a predicate', body: ByQueryBody, response: { 200: Page } } },
-    async (req) => {
+    async (req, reply) => {
       const b = req.body ?? {};
       if (b.cursor !== undefined) {
         if (b.cursor === '') throw badInput('INVALID_CURSOR', 'Cursor cannot be empty');
-        return catalog.queryEntities({ cursor: decodeCursor(b.cursor), limit: limitOf(b.limit), fields: b.fields });
+        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(b.cursor), limit: limitOf(b.limit), fields: parseFields(b.fields) })));
       }
-      return catalog.queryEntities({
+      const page = await catalog.queryEntities({
         predicate: checkPredicate(b.query),
         orderFields: b.orderBy,
         fullTextFilter: b.fullTextFilter,
         limit: limitOf(b.limit),
         offset: b.offset,
-        fields: b.fields,
+        fields: parseFields(b.fields),
         totalItems: b.totalItems,
       });
+      return reply.type(JSON_TYPE).send(jsonPage(page));
     },
   );
 
@@ -161,10 +168,10 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         response: { 200: Type.Object({ items: Type.Array(Type.Union([Entity, Type.Null()])) }) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const fields = parseFields([...(req.body.fields ?? []), ...(req.query.fields ?? [])]);
       const predicate = andPredicates(checkPredicate(req.body.query), filtersToPredicate(req.query.filter ?? []));
-      return { items: await catalog.byRefs(req.body.entityRefs, predicate, fields) };
+      return reply.type(JSON_TYPE).send(`{"items":${jsonList(await catalog.byRefs(req.body.entityRefs, predicate, fields))}}`);
     },
   );
 

@@ -7,7 +7,7 @@ import { badInput, conflict, errorMessage, notFound, PaveError } from '../core/e
 import type { EventLog, NewEvent } from '../core/events.ts';
 import type { JobQueue } from '../core/jobs.ts';
 import type { Store } from '../core/store.ts';
-import { applyTree, statusItem } from './apply.ts';
+import { applyTree, removeEntities } from './apply.ts';
 import { projectFields } from './fields.ts';
 import { generatedLocationEntity, generatedLocationName, readTree, type TreeRead } from './ingest.ts';
 import { andPredicates, predicateToSql, type Predicate } from './predicates.ts';
@@ -59,13 +59,21 @@ export interface QueryCursor {
   totalItems?: number;
 }
 
+/** An entity already serialized: lists pass the stored JSON text through without parsing it. */
+export type EntityJson = string & { readonly __entityJson: true };
+
+function entityJson(text: string, fields?: string[]): EntityJson {
+  return (fields ? JSON.stringify(projectFields(JSON.parse(text), fields)) : text) as EntityJson;
+}
+
 export interface EntityPage {
-  items: unknown[];
+  items: EntityJson[];
   totalItems: number;
   pageInfo: { nextCursor?: string; prevCursor?: string };
 }
 
 const MAX_ERRORS_SHOWN = 200;
+const ANALYZE_AFTER_ROWS = 1000;
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function locationEntityRef(spec: LocationSpec, name?: string): string {
@@ -279,17 +287,8 @@ export class Catalog {
         'select id, ref_key, uid, final from catalog_entities where origin_id = $1',
         [id],
       );
-      const ids = rows.map((r) => r.id);
-      const affected = await q.query<{ key: string }>(
-        `select distinct target_key as key from catalog_relations where origin_id = any($1::bigint[])`,
-        [ids],
-      );
-      await q.query('delete from catalog_relations where origin_id = any($1::bigint[])', [ids]);
-      await q.query('delete from catalog_search where entity_id = any($1::bigint[])', [ids]);
-      await q.query('delete from catalog_entities where id = any($1::bigint[])', [ids]);
+      await removeEntities(q, rows.map((r) => r.id));
       await q.query('delete from catalog_locations where id = $1', [id]);
-      const { stitch } = await import('./apply.ts');
-      await stitch(q, affected.map((a) => a.key));
       const ev: NewEvent[] = rows.map((r) => ({ type: 'catalog.entity.removed', subject: refOf(r.final), payload: { locationId: id, uid: r.uid } }));
       ev.push({ type: 'catalog.location.removed', subject: `location:${id}`, payload: {} });
       await this.events.append(q, ev);
@@ -363,6 +362,10 @@ export class Catalog {
     if (!result) return { skipped: 'location removed' };
     this.events.notify(['catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed']);
     this.watch(id, tree);
+    if (result.added + result.changed + result.removed >= ANALYZE_AFTER_ROWS) {
+      // Fresh statistics keep the planner on the indexes (autovacuum may be off, or late).
+      await this.store.exec('analyze catalog_entities, catalog_search, catalog_relations');
+    }
     if (result.removed > 0) await this.refreshConflicting(id);
     const summary = { added: result.added, changed: result.changed, removed: result.removed, unchanged: result.unchanged, problems: result.problems.length, ms: Date.now() - started };
     this.log.info({ location: id, ...summary }, 'location processed');
@@ -432,37 +435,32 @@ export class Catalog {
     await this.store.tx(async (q) => {
       const [row] = await q.query<{ id: number; final: any }>('select id, final from catalog_entities where uid = $1', [uid]);
       if (!row) return;
-      const affected = await q.query<{ key: string }>('select distinct target_key as key from catalog_relations where origin_id = $1', [row.id]);
-      await q.query('delete from catalog_relations where origin_id = $1', [row.id]);
-      await q.query('delete from catalog_search where entity_id = $1', [row.id]);
-      await q.query('delete from catalog_entities where id = $1', [row.id]);
-      const { stitch } = await import('./apply.ts');
-      await stitch(q, affected.map((a) => a.key));
+      await removeEntities(q, [row.id]);
       await this.events.append(q, [{ type: 'catalog.entity.removed', subject: refOf(row.final), payload: { uid, by: 'api' } }]);
     });
     this.events.notify(['catalog.entity.removed']);
   }
 
-  async byRefs(refs: string[], predicate: Predicate | undefined, fields?: string[]): Promise<(unknown | null)[]> {
+  async byRefs(refs: string[], predicate: Predicate | undefined, fields?: string[]): Promise<(EntityJson | null)[]> {
     const keys = refs.map((r) => refKey(r));
     const params: unknown[] = [keys];
     const where = predicate ? predicateToSql(predicate, params) : 'true';
-    const rows = await this.store.query<{ ref_key: string; final: unknown }>(
-      `select e.ref_key, e.final from catalog_entities e where e.ref_key = any($1::text[]) and ${where}`,
+    const rows = await this.store.query<{ ref_key: string; final: string }>(
+      `select e.ref_key, e.final::text as final from catalog_entities e where e.ref_key = any($1::text[]) and ${where}`,
       params,
     );
     const found = new Map(rows.map((r) => [r.ref_key, r.final]));
-    return keys.map((k) => (found.has(k) ? projectFields(found.get(k), fields) : null));
+    return keys.map((k) => (found.has(k) ? entityJson(found.get(k)!, fields) : null));
   }
 
   /** GET /entities: every match, ordered, optionally paged by offset. */
-  async listEntities(opts: { predicate?: Predicate; fields?: string[]; order?: OrderField[]; offset?: number; limit?: number }): Promise<{ items: unknown[]; more: boolean }> {
+  async listEntities(opts: { predicate?: Predicate; fields?: string[]; order?: OrderField[]; offset?: number; limit?: number }): Promise<{ items: EntityJson[]; more: boolean }> {
     const params: unknown[] = [];
     const where = opts.predicate ? predicateToSql(opts.predicate, params) : 'true';
     const order = opts.order?.length
       ? opts.order.map((o) => `${sortExpr(o.field, params)} ${o.order} nulls last`).join(', ') + ', e.uid'
       : 'e.ref_key';
-    let sql = `select e.final from catalog_entities e where ${where} order by ${order}`;
+    let sql = `select e.final::text as final from catalog_entities e where ${where} order by ${order}`;
     if (opts.limit !== undefined) {
       params.push(opts.limit + 1);
       sql += ` limit $${params.length}`;
@@ -471,10 +469,10 @@ export class Catalog {
       params.push(opts.offset);
       sql += ` offset $${params.length}`;
     }
-    const rows = await this.store.query<{ final: unknown }>(sql, params);
+    const rows = await this.store.query<{ final: string }>(sql, params);
     const more = opts.limit !== undefined && rows.length > opts.limit;
     const page = more ? rows.slice(0, opts.limit) : rows;
-    return { items: page.map((r) => projectFields(r.final, opts.fields)), more };
+    return { items: page.map((r) => entityJson(r.final, opts.fields)), more };
   }
 
   /** /entities/by-query: keyset paging over one sort field, with a self-contained cursor. */
@@ -538,13 +536,13 @@ export class Catalog {
     }
     const where = [baseWhere, ...keyset].join(' and ');
     p2.push(limit + 1);
-    let sql = `select e.id, e.final${sortSql ? `, ${sortSql} as sort_value` : ''} from catalog_entities e where ${where}
+    let sql = `select e.id, e.final::text as final${sortSql ? `, ${sortSql} as sort_value` : ''} from catalog_entities e where ${where}
       order by ${sortSql ? `${sortSql} ${dir}, ` : ''}e.id ${dir} limit $${p2.length}`;
     if (!req.cursor && req.offset) {
       p2.push(req.offset);
       sql += ` offset $${p2.length}`;
     }
-    const rows = await this.store.query<{ id: number; final: unknown; sort_value?: string }>(sql, p2);
+    const rows = await this.store.query<{ id: number; final: string; sort_value?: string }>(sql, p2);
     const more = rows.length > limit;
     let page = more ? rows.slice(0, limit) : rows;
     if (backwards) page = page.reverse();
@@ -557,7 +555,7 @@ export class Catalog {
     const hasPrev = backwards ? more : req.cursor !== undefined && first !== undefined && JSON.stringify(valuesOf(first)) !== JSON.stringify(firstSortFieldValues);
     if (hasNext && last) pageInfo.nextCursor = encodeCursor({ ...c, orderFieldValues: valuesOf(last), firstSortFieldValues, isPrevious: false, totalItems });
     if (hasPrev && first) pageInfo.prevCursor = encodeCursor({ ...c, orderFieldValues: valuesOf(first), firstSortFieldValues, isPrevious: true, totalItems });
-    return { items: page.map((r) => projectFields(r.final, req.fields)), totalItems, pageInfo };
+    return { items: page.map((r) => entityJson(r.final, req.fields)), totalItems, pageInfo };
   }
 
   async facets(facets: string[], predicate: Predicate | undefined): Promise<Record<string, { value: string; count: number }[]>> {

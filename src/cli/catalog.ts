@@ -38,7 +38,7 @@ export async function validateFiles(files: string[], validator: EntityValidator)
       if ('problem' in verdict) {
         const d = doc.data as any;
         const who = typeof d?.kind === 'string' && typeof d?.metadata?.name === 'string' ? `${d.kind.toLowerCase()}:${d.metadata.namespace ?? 'default'}/${d.metadata.name}: ` : '';
-        const at = verdict.problem.field ? doc.positionOf(verdict.problem.field) : doc;
+        const at = doc.positionOf(verdict.problem.field);
         findings.push({ file, line: at.line, column: at.column, code: verdict.problem.code, message: who + verdict.problem.message });
         continue;
       }
