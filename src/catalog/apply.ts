@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { EventLog, NewEvent } from '../core/events.ts';
 import type { Queryable } from '../core/store.ts';
 import type { Candidate, TreeRead } from './ingest.ts';
+import type { Relation } from './relations.ts';
 import type { LocationProblem } from './reader.ts';
 import { searchRowsOf } from './search.ts';
 
@@ -56,11 +57,12 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
 const EXISTING_COLUMNS = `id, uid, ref_key, location_key, origin_id, hash, body_hash, spec_hash, generation, errors,
   coalesce(raw->'metadata'->'annotations'->>'backstage.io/orphan' = 'true', false) as orphan`;
 
-type RelationPair = { type: string; targetRef: string };
-
-/** Relations sorted as Backstage serves them: by type, then target. */
-function sortedRelations(pairs: Map<string, RelationPair>): RelationPair[] {
-  return [...pairs.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.targetRef < b.targetRef ? -1 : a.targetRef > b.targetRef ? 1 : 0));
+/** An entity's relations as Backstage serves them: once each, by type, then target. */
+function servedRelations(relations: Relation[] | undefined): { type: string; targetRef: string }[] {
+  if (!relations) return [];
+  const unique = new Map<string, { type: string; targetRef: string }>();
+  for (const r of relations) unique.set(`${r.type}\u0000${r.target}`, { type: r.type, targetRef: r.target });
+  return [...unique.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.targetRef < b.targetRef ? -1 : a.targetRef > b.targetRef ? 1 : 0));
 }
 
 /**
@@ -134,14 +136,14 @@ export async function applyTree(
 
   // Every relation that starts at an accepted entity: those declared in this read, plus those
   // declared by entities it does not cover (other locations, or kept ones of this one).
-  const outgoing = new Map<string, Map<string, RelationPair>>();
-  const addRelation = (source: string, type: string, targetRef: string) => {
-    if (!acceptedKeys.has(source)) return;
-    let m = outgoing.get(source);
-    if (!m) outgoing.set(source, (m = new Map()));
-    m.set(`${type}\u0000${targetRef}`, { type, targetRef });
+  const outgoing = new Map<string, Relation[]>();
+  const note = (r: Relation) => {
+    if (!acceptedKeys.has(r.source)) return;
+    const list = outgoing.get(r.source);
+    if (list) list.push(r);
+    else outgoing.set(r.source, [r]);
   };
-  for (const { c } of accepted) for (const r of c.relations) addRelation(r.source, r.type, r.target);
+  for (const { c } of accepted) for (const r of c.relations) note(r);
   const keptKeys = kept.map((k) => k.ref_key);
   for (const batch of chunks([...acceptedKeys], 10_000)) {
     const rows = await q.query<{ source_key: string; type: string; target_ref: string }>(
@@ -149,102 +151,124 @@ export async function applyTree(
        where r.source_key = any($1::text[]) and (o.origin_id <> $2 or o.ref_key = any($3::text[]))`,
       [batch, locationId, keptKeys],
     );
-    for (const r of rows) addRelation(r.source_key, r.type, r.target_ref);
+    for (const r of rows) note({ source: r.source_key, type: r.type, target: r.target_ref });
   }
 
-  type Write = { c: Candidate; prev?: ExistingRow; raw: any; final: any; hash: string; bodyHash: string; etag: string };
-  const inserts: Write[] = [];
-  const updates: Write[] = [];
-  let unchanged = 0;
-  for (const { c, prev } of accepted) {
-    const bodyHash = sha1(JSON.stringify(c.entity));
-    const uid = prev?.uid ?? randomUUID();
-    const generation = prev ? (prev.spec_hash === c.specHash ? prev.generation : prev.generation + 1) : 1;
-    const raw = { ...c.entity, metadata: { ...c.entity.metadata, uid, generation } };
-    const relations = sortedRelations(outgoing.get(c.key) ?? new Map());
-    const body = JSON.stringify({ ...raw, relations });
-    const hash = sha1(body + locationId);
-    if (prev && prev.hash === hash) {
-      unchanged++;
-      continue;
-    }
-    const etag = sha1(body);
-    const final = { ...raw, metadata: { ...raw.metadata, etag }, relations };
-    (prev ? updates : inserts).push({ c, prev, raw, final, hash, bodyHash, etag });
-  }
-
-  // Declared relations and search rows change only with the entity's own body.
-  const rebodied = updates.filter((u) => u.prev!.body_hash !== u.bodyHash);
   const affected = new Set<string>();
-  for (const key of await removeDerivedRows(q, [...rebodied.map((u) => u.prev!.id), ...deletes.map((d) => d.id)])) affected.add(key);
+  for (const key of await removeDerivedRows(q, deletes.map((d) => d.id))) affected.add(key);
   for (const batch of chunks(deletes.map((d) => d.id), 10_000)) {
     await q.query(`delete from catalog_entities where id = any($1::bigint[])`, [batch]);
   }
 
+  // Accepted entities are built and written a batch at a time, so memory stays bounded by the
+  // read itself whatever its size.
+  type Write = { c: Candidate; prev?: ExistingRow; final: any; hash: string; bodyHash: string };
   const rowJson = (w: Write) => ({
     id: w.prev?.id,
-    uid: w.raw.metadata.uid,
+    uid: w.final.metadata.uid,
     ref_key: w.c.key,
     kind: w.c.entity.kind,
     namespace: w.c.entity.metadata.namespace ?? 'default',
     name: w.c.entity.metadata.name,
     location_key: w.c.locationKey,
-    raw: w.raw,
     final: w.final,
     hash: w.hash,
     body_hash: w.bodyHash,
     spec_hash: w.c.specHash,
-    generation: w.raw.metadata.generation,
+    generation: w.final.metadata.generation,
     search_text: w.c.searchText,
-    etag: w.etag,
+    etag: w.final.metadata.etag,
   });
-  const RECORD = `x(id bigint, uid uuid, ref_key text, kind text, namespace text, name text, location_key text, raw jsonb, final jsonb,
+  // raw (the entity without what stitching adds) is derived here rather than sent twice.
+  const RAW = `(x.final - 'relations') #- '{metadata,etag}'`;
+  const RECORD = `x(id bigint, uid uuid, ref_key text, kind text, namespace text, name text, location_key text, final jsonb,
     hash text, body_hash text, spec_hash text, generation int, search_text text, etag text)`;
-  const idOf = new Map<string, number>();
-  for (const batch of chunks(updates)) {
-    await q.query(
-      `update catalog_entities e set ref_key = x.ref_key, kind = x.kind, namespace = x.namespace, name = x.name,
-         origin_id = $2, location_key = x.location_key, raw = x.raw, final = x.final, hash = x.hash, body_hash = x.body_hash,
-         spec_hash = x.spec_hash, generation = x.generation, errors = '[]', search_text = x.search_text, etag = x.etag, updated_at = now()
-       from jsonb_to_recordset($1::jsonb) as ${RECORD} where e.id = x.id`,
-      [JSON.stringify(batch.map(rowJson)), locationId],
-    );
-    for (const w of batch) idOf.set(w.c.key, w.prev!.id);
-  }
-  for (const batch of chunks(inserts)) {
-    const rows = await q.query<{ id: number; ref_key: string }>(
-      `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, raw, final, hash, body_hash, spec_hash, generation, search_text, etag)
-       select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, x.raw, x.final, x.hash, x.body_hash, x.spec_hash, x.generation, x.search_text, x.etag
-       from jsonb_to_recordset($1::jsonb) as ${RECORD}
-       returning id, ref_key`,
-      [JSON.stringify(batch.map(rowJson)), locationId],
-    );
-    for (const r of rows) idOf.set(r.ref_key, Number(r.id));
-  }
-
-  // Relations and search rows of every entity whose body is new or changed, a batch at a time.
-  for (const batch of chunks([...inserts, ...rebodied], 500)) {
-    const relationRows: { origin_id: number; source_key: string; type: string; target_key: string }[] = [];
-    const searchRows: { entity_id: number; key: string; value: string | null; original_value: string | null }[] = [];
-    for (const w of batch) {
+  const ev: NewEvent[] = [];
+  let added = 0;
+  let changed = 0;
+  let unchanged = 0;
+  for (const batch of chunks(accepted)) {
+    const inserts: Write[] = [];
+    const updates: Write[] = [];
+    for (const { c, prev } of batch) {
+      const bodyHash = sha1(JSON.stringify(c.entity));
+      const uid = prev?.uid ?? randomUUID();
+      const generation = prev ? (prev.spec_hash === c.specHash ? prev.generation : prev.generation + 1) : 1;
+      const raw = { ...c.entity, metadata: { ...c.entity.metadata, uid, generation } };
+      const relations = servedRelations(outgoing.get(c.key));
+      const body = JSON.stringify({ ...raw, relations });
+      const hash = sha1(body + locationId);
+      if (prev && prev.hash === hash) {
+        unchanged++;
+        continue;
+      }
+      const final = { ...raw, metadata: { ...raw.metadata, etag: sha1(body) }, relations };
+      (prev ? updates : inserts).push({ c, prev, final, hash, bodyHash });
+    }
+    // Declared relations and search rows change only with the entity's own body.
+    const rebodied = updates.filter((u) => u.prev!.body_hash !== u.bodyHash);
+    for (const key of await removeDerivedRows(q, rebodied.map((u) => u.prev!.id))) affected.add(key);
+    const idOf = new Map<string, number>();
+    if (updates.length) {
+      await q.query(
+        `update catalog_entities e set ref_key = x.ref_key, kind = x.kind, namespace = x.namespace, name = x.name,
+           origin_id = $2, location_key = x.location_key, raw = ${RAW}, final = x.final, hash = x.hash, body_hash = x.body_hash,
+           spec_hash = x.spec_hash, generation = x.generation, errors = '[]', search_text = x.search_text, etag = x.etag, updated_at = now()
+         from jsonb_to_recordset($1::jsonb) as ${RECORD} where e.id = x.id`,
+        [JSON.stringify(updates.map(rowJson)), locationId],
+      );
+      for (const w of updates) idOf.set(w.c.key, w.prev!.id);
+    }
+    if (inserts.length) {
+      const rows = await q.query<{ id: number; ref_key: string }>(
+        `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, raw, final, hash, body_hash, spec_hash, generation, search_text, etag)
+         select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, ${RAW}, x.final, x.hash, x.body_hash, x.spec_hash, x.generation, x.search_text, x.etag
+         from jsonb_to_recordset($1::jsonb) as ${RECORD}
+         returning id, ref_key`,
+        [JSON.stringify(inserts.map(rowJson)), locationId],
+      );
+      for (const r of rows) idOf.set(r.ref_key, Number(r.id));
+    }
+    const relationRows: { origin: number[]; source: string[]; type: string[]; target: string[] } = { origin: [], source: [], type: [], target: [] };
+    const searchRows: { entity: number[]; key: string[]; value: (string | null)[]; original: (string | null)[] } = { entity: [], key: [], value: [], original: [] };
+    for (const w of [...inserts, ...rebodied]) {
       const id = idOf.get(w.c.key)!;
       for (const rel of w.c.relations) {
-        relationRows.push({ origin_id: id, source_key: rel.source, type: rel.type, target_key: rel.target });
+        relationRows.origin.push(id);
+        relationRows.source.push(rel.source);
+        relationRows.type.push(rel.type);
+        relationRows.target.push(rel.target);
         affected.add(rel.source);
         affected.add(rel.target);
       }
-      for (const s of searchRowsOf(w.raw)) searchRows.push({ entity_id: id, key: s.key, value: s.value, original_value: s.original });
+      for (const row of searchRowsOf(w.final)) {
+        searchRows.entity.push(id);
+        searchRows.key.push(row.key);
+        searchRows.value.push(row.value);
+        searchRows.original.push(row.original);
+      }
     }
-    await q.query(
-      `insert into catalog_relations (origin_id, source_key, type, target_key, target_ref)
-       select origin_id, source_key, type, target_key, target_key from jsonb_to_recordset($1::jsonb) as x(origin_id bigint, source_key text, type text, target_key text)`,
-      [JSON.stringify(relationRows)],
-    );
-    await q.query(
-      `insert into catalog_search (entity_id, key, value, original_value)
-       select entity_id, key, value, original_value from jsonb_to_recordset($1::jsonb) as x(entity_id bigint, key text, value text, original_value text)`,
-      [JSON.stringify(searchRows)],
-    );
+    if (relationRows.origin.length) {
+      await q.query(
+        `insert into catalog_relations (origin_id, source_key, type, target_key, target_ref)
+         select o, s, t, k, k from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as x(o, s, t, k)`,
+        [relationRows.origin, relationRows.source, relationRows.type, relationRows.target],
+      );
+    }
+    if (searchRows.entity.length) {
+      await q.query(`insert into catalog_search (entity_id, key, value, original_value) select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`, [
+        searchRows.entity,
+        searchRows.key,
+        searchRows.value,
+        searchRows.original,
+      ]);
+    }
+    for (const w of inserts) ev.push({ type: 'catalog.entity.added', subject: w.c.ref, payload: { locationId, uid: w.final.metadata.uid } });
+    for (const w of updates) {
+      ev.push({ type: 'catalog.entity.changed', subject: w.c.ref, payload: { locationId, uid: w.final.metadata.uid, generation: w.final.metadata.generation } });
+    }
+    added += inserts.length;
+    changed += updates.length;
   }
 
   for (const { row, errors } of errorUpdates) {
@@ -261,13 +285,10 @@ export async function applyTree(
   // The served form of the accepted entities was built above; everything else touched is stitched.
   await stitch(q, [...affected].filter((k) => !acceptedKeys.has(k)));
 
-  const ev: NewEvent[] = [];
-  for (const w of inserts) ev.push({ type: 'catalog.entity.added', subject: w.c.ref, payload: { locationId, uid: w.raw.metadata.uid } });
-  for (const w of updates) ev.push({ type: 'catalog.entity.changed', subject: w.c.ref, payload: { locationId, uid: w.raw.metadata.uid, generation: w.raw.metadata.generation } });
   for (const r of deletes) ev.push({ type: 'catalog.entity.removed', subject: r.ref_key, payload: { locationId, uid: r.uid } });
   for (const batch of chunks(ev, 10_000)) await events.append(q, batch);
 
-  return { added: inserts.length, changed: updates.length + errorUpdates.length + orphaned.length, removed: deletes.length, unchanged, problems };
+  return { added, changed: changed + errorUpdates.length + orphaned.length, removed: deletes.length, unchanged, problems };
 }
 
 /**

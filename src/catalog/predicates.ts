@@ -45,15 +45,19 @@ export function andPredicates(...ps: (Predicate | undefined)[]): Predicate | und
   return present.length === 1 ? present[0] : { $all: present };
 }
 
-// Fields every entity has, read from their own indexed columns rather than the search table.
-const ENTITY_COLUMNS: Record<string, string> = {
-  kind: 'lower(e.kind)',
-  'metadata.name': 'lower(e.name)',
-  'metadata.namespace': 'lower(e.namespace)',
+/**
+ * Fields every entity has live in their own indexed columns, not in the search table:
+ * `match` is the lowercased form filters compare, `original` the value as written (facets).
+ */
+export const ENTITY_COLUMNS: Record<string, { match: string; original: string }> = {
+  kind: { match: 'lower(e.kind)', original: 'e.kind' },
+  'metadata.name': { match: 'lower(e.name)', original: 'e.name' },
+  'metadata.namespace': { match: 'lower(e.namespace)', original: 'e.namespace' },
+  'metadata.uid': { match: 'e.uid::text', original: 'e.uid::text' },
 };
 
 const isPrimitive = (v: unknown): v is Primitive => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-const lower = (v: Primitive) => String(v).toLocaleLowerCase('en-US');
+const lower = (v: Primitive) => String(v).toLowerCase();
 
 /**
  * Compiles a predicate to a SQL condition over `catalog_entities e`. Values go into `params`;
@@ -86,9 +90,9 @@ export function predicateToSql(p: unknown, params: unknown[]): string {
   };
   const field = (rawKey: string, value: unknown): string => {
     if (rawKey.startsWith('$')) throw badInput('INVALID_QUERY', `Invalid query: unknown operator ${rawKey}`, { operator: rawKey });
-    const key = rawKey.toLocaleLowerCase('en-US');
+    const key = rawKey.toLowerCase();
     const rel = key.startsWith('relations.') ? key.slice('relations.'.length) : undefined;
-    const column = ENTITY_COLUMNS[key];
+    const column = ENTITY_COLUMNS[key]?.match;
     const match = (cond: string) =>
       column
         ? cond
@@ -131,7 +135,7 @@ export function predicateToSql(p: unknown, params: unknown[]): string {
             if (list.length === 0) throw badInput('INVALID_QUERY', 'Invalid query: targetRef $in must not be empty', { field: rawKey });
             cond = ` and target_key = any(${param(list.map(lower))}::text[])`;
           }
-          return `e.ref_key in (select source_key from catalog_relations where lower(type) = ${param(type.toLocaleLowerCase('en-US'))}${cond})`;
+          return `e.ref_key in (select source_key from catalog_relations where lower(type) = ${param(type.toLowerCase())}${cond})`;
         }
         throw badInput('INVALID_QUERY', `Invalid filter predicate value for field "${rawKey}": an object under $contains is only allowed on "relations"`, { field: rawKey });
       }

@@ -15,7 +15,7 @@ const DEFAULT_NAMESPACE = 'default';
 
 /** `component:default/foo`: Backstage prints refs lowercased throughout. */
 export function stringifyRef(name: { kind: string; namespace?: string; name: string }): string {
-  return `${name.kind}:${name.namespace ?? DEFAULT_NAMESPACE}/${name.name}`.toLocaleLowerCase('en-US');
+  return `${name.kind}:${name.namespace ?? DEFAULT_NAMESPACE}/${name.name}`.toLowerCase();
 }
 
 export function refOf(e: { kind: string; metadata: { namespace?: string; name: string } }): string {
@@ -24,7 +24,7 @@ export function refOf(e: { kind: string; metadata: { namespace?: string; name: s
 
 /** Refs compare case-insensitively in Backstage; this is the form used for lookups and keys. */
 export function refKey(ref: string): string {
-  return ref.toLocaleLowerCase('en-US');
+  return ref.toLowerCase();
 }
 
 /**

@@ -8,8 +8,9 @@ export interface SearchRow {
   original: string | null;
 }
 
-// As in Backstage: these are indexed specially or not at all.
-const SPECIAL_KEYS = new Set(['attachments', 'relations', 'status', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.etag']);
+// As in Backstage these are indexed specially or not at all; kind, name, namespace and uid are
+// read from the entity's own columns (predicates.ts ENTITY_COLUMNS).
+const SPECIAL_KEYS = new Set(['attachments', 'relations', 'status', 'kind', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.etag']);
 const MAX_KEY_LENGTH = 200;
 const MAX_VALUE_LENGTH = 200;
 
@@ -39,19 +40,16 @@ export function searchRowsOf(entity: Entity): SearchRow[] {
   };
   const leaf = (key: string, value: unknown) => {
     if (key.length > MAX_KEY_LENGTH) return;
-    const lower = key.toLocaleLowerCase('en-US');
+    const lower = key.toLowerCase();
     if (value === null || value === undefined) {
       rows.push({ key: lower, value: null, original: null });
       return;
     }
     const text = String(value);
     const long = text.length > MAX_VALUE_LENGTH;
-    rows.push({ key: lower, value: long ? null : text.toLocaleLowerCase('en-US'), original: long ? null : text });
+    rows.push({ key: lower, value: long ? null : text.toLowerCase(), original: long ? null : text });
   };
   walk(entity, '');
-  leaf('metadata.name', entity.metadata.name);
-  leaf('metadata.namespace', entity.metadata.namespace ?? 'default');
-  if (entity.metadata.uid) leaf('metadata.uid', entity.metadata.uid);
   return dedupe(rows);
 }
 
@@ -79,5 +77,5 @@ export function searchTextOf(entity: Entity): string {
   ]
     .filter((s): s is string => typeof s === 'string' && s.length > 0)
     .join(' ')
-    .toLocaleLowerCase('en-US');
+    .toLowerCase();
 }

@@ -10,7 +10,7 @@ import type { Store } from '../core/store.ts';
 import { applyTree, removeEntities } from './apply.ts';
 import { projectFields } from './fields.ts';
 import { generatedLocationEntity, generatedLocationName, readTree, type TreeRead } from './ingest.ts';
-import { andPredicates, predicateToSql, type Predicate } from './predicates.ts';
+import { andPredicates, ENTITY_COLUMNS, predicateToSql, type Predicate } from './predicates.ts';
 import { locationKey, resolveTarget, type LocationProblem, type LocationSpec } from './reader.ts';
 import { parseRef, refKey, refOf, stringifyRef } from './refs.ts';
 import { RelationError, relationsOf } from './relations.ts';
@@ -77,7 +77,7 @@ const ANALYZE_AFTER_ROWS = 1000;
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function locationEntityRef(spec: LocationSpec, name?: string): string {
-  return refOf(generatedLocationEntity(spec, name)).toLocaleLowerCase('en-US');
+  return refOf(generatedLocationEntity(spec, name)).toLowerCase();
 }
 
 function toLocation(r: LocationRow): Location {
@@ -498,11 +498,17 @@ export class Catalog {
     const conds: string[] = [];
     if (c.query) conds.push(predicateToSql(c.query, params));
     if (c.fullTextFilter?.term) {
-      const pattern = `%${c.fullTextFilter.term.toLocaleLowerCase('en-US').replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      const pattern = `%${c.fullTextFilter.term.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
       params.push(pattern);
       if (c.fullTextFilter.fields?.length) {
-        params.push(c.fullTextFilter.fields.map((f) => f.toLocaleLowerCase('en-US')));
-        conds.push(`e.id in (select entity_id from catalog_search where key = any($${params.length}::text[]) and value like $${params.length - 1})`);
+        const fields = c.fullTextFilter.fields.map((f) => f.toLowerCase());
+        const pattern = `$${params.length}`;
+        params.push(fields.filter((f) => !ENTITY_COLUMNS[f]));
+        const alternatives = [
+          `e.id in (select entity_id from catalog_search where key = any($${params.length}::text[]) and value like ${pattern})`,
+          ...fields.filter((f) => ENTITY_COLUMNS[f]).map((f) => `${ENTITY_COLUMNS[f].match} like ${pattern}`),
+        ];
+        conds.push(`(${alternatives.join(' or ')})`);
       } else {
         conds.push(`e.search_text like $${params.length}`);
       }
@@ -561,28 +567,39 @@ export class Catalog {
   async facets(facets: string[], predicate: Predicate | undefined): Promise<Record<string, { value: string; count: number }[]>> {
     const out: Record<string, { value: string; count: number }[]> = {};
     for (const facet of facets) {
-      const params: unknown[] = [facet.toLocaleLowerCase('en-US')];
+      const key = facet.toLowerCase();
+      const params: unknown[] = [];
       const where = predicate ? predicateToSql(predicate, params) : 'true';
-      const filtered = predicate ? `and s.entity_id in (select e.id from catalog_entities e where ${where})` : '';
-      // Relations are not in catalog_search: as in Backstage, `relations.<type>` counts the entities per target ref.
-      const rows = facet.toLocaleLowerCase('en-US').startsWith('relations.')
-        ? await this.store.query<{ value: string; count: number }>(
+      const column = ENTITY_COLUMNS[key];
+      if (column) {
+        out[facet] = await this.store.query(
+          `select ${column.original} as value, count(*)::int as count from catalog_entities e where ${where} group by 1 order by 1`,
+          params,
+        );
+        continue;
+      }
+      params.push(key);
+      const keyParam = `$${params.length}`;
+      const scoped = (idColumn: string) => (predicate ? `and ${idColumn} in (select e.id from catalog_entities e where ${where})` : '');
+      out[facet] = key.startsWith('relations.')
+        ? // Relations are not in catalog_search: as in Backstage, `relations.<type>` counts the entities per target ref.
+          await this.store.query(
             `select r.target_key as value, count(distinct src.id)::int as count from catalog_relations r
              join catalog_entities src on src.ref_key = r.source_key
-             where 'relations.' || lower(r.type) = $1 ${predicate ? `and src.id in (select e.id from catalog_entities e where ${where})` : ''}
+             where 'relations.' || lower(r.type) = ${keyParam} ${scoped('src.id')}
              group by r.target_key order by r.target_key`,
             params,
           )
-        : await this.store.query<{ value: string; count: number }>(
+        : await this.store.query(
             `select s.original_value as value, count(*)::int as count from catalog_search s
-             where s.key = $1 and s.original_value is not null ${filtered}
+             where s.key = ${keyParam} and s.original_value is not null ${scoped('s.entity_id')}
              group by s.original_value order by s.original_value`,
             params,
           );
-      out[facet] = rows;
     }
     return out;
   }
+
 
   /** The entity, then the Location entities it came through, up to the registered location. */
   async ancestry(kind: string, namespace: string, name: string) {
@@ -692,10 +709,8 @@ export class Catalog {
 
 /** The sort key of a field: lowercased like Backstage's search values. */
 function sortExpr(field: string, params: unknown[]): string {
-  const f = field.toLocaleLowerCase('en-US');
-  if (f === 'metadata.name') return 'lower(e.name)';
-  if (f === 'kind') return 'lower(e.kind)';
-  if (f === 'metadata.namespace') return 'lower(e.namespace)';
+  const f = field.toLowerCase();
+  if (ENTITY_COLUMNS[f]) return ENTITY_COLUMNS[f].match;
   params.push(f);
   return `(select min(s.value) from catalog_search s where s.entity_id = e.id and s.key = $${params.length})`;
 }
