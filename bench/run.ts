@@ -1,0 +1,23 @@
+// Entry of `npm run bench`: runs every benchmark in turn. Benchmarks print figures and never
+// assert; see each file for its settings (BENCH_SIZES, BENCH_BACKENDS, ...).
+import { cleanupAll } from './lib.ts';
+import { runCatalogBench } from './catalog.ts';
+
+const benches: [string, () => Promise<void>][] = [['catalog', runCatalogBench]];
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+
+let failed = false;
+try {
+  for (const [name, run] of benches) {
+    if (only && !only.includes(name)) continue;
+    try {
+      await run();
+    } catch (e) {
+      failed = true;
+      console.error(`bench ${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+  }
+} finally {
+  await cleanupAll();
+}
+process.exitCode = failed ? 1 : 0;
