@@ -285,6 +285,8 @@ export async function applyTree(
   // The served form of the accepted entities was built above; everything else touched is stitched.
   await stitch(q, [...affected].filter((k) => !acceptedKeys.has(k)));
 
+  for (const { row } of errorUpdates) ev.push({ type: 'catalog.entity.changed', subject: row.ref_key, payload: { locationId, uid: row.uid, reason: 'processing-error' } });
+  for (const row of orphaned) ev.push({ type: 'catalog.entity.changed', subject: row.ref_key, payload: { locationId, uid: row.uid, reason: 'orphaned' } });
   for (const r of deletes) ev.push({ type: 'catalog.entity.removed', subject: r.ref_key, payload: { locationId, uid: r.uid } });
   for (const batch of chunks(ev, 10_000)) await events.append(q, batch);
 

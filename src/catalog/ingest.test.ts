@@ -132,8 +132,7 @@ function client(pave: TestPave) {
       return res.body.items;
     },
     /**
-     * Waits for at least `count` events. The event log only shows events older than every open
-     * transaction on the database server (a safe cursor), so they can show a little late.
+     * Waits for at least `count` events (they are committed with the change, then readable).
      */
     async waitForEvents(type: string, subject: string, count = 1): Promise<any[]> {
       return eventually(async () => {
@@ -240,6 +239,16 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     const l = await api.waitForErrors(loc.id, (errs) => errs.some((e) => e.code === 'LOCATION_NOT_FOUND'), 'LOCATION_NOT_FOUND');
     const p = l.status.errors.find((e) => e.code === 'LOCATION_NOT_FOUND')!;
     assert.equal(p.location, `file:${files.path('missing/not-there.yaml')}`);
+  });
+
+  test('a relative url target inside a file location is refused once, not retried forever', async () => {
+    const root = files.write('relurl/catalog.yaml', `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: relurl\nspec:\n  type: url\n  target: ./remote.yaml\n`);
+    const loc = await api.addLocation('file', root);
+    const l = await api.waitForErrors(loc.id, (errs) => errs.some((e) => e.code === 'LOCATION_TARGET_INVALID'), 'LOCATION_TARGET_INVALID');
+    assert.match(l.status.errors.find((e) => e.code === 'LOCATION_TARGET_INVALID')!.message, /not an absolute http\(s\) URL/);
+    const jobs = await pave.api('GET', '/api/jobs?kind=catalog.process-location&limit=500');
+    const mine = jobs.body.items.filter((j: any) => j.payload.locationId === loc.id);
+    assert.ok(mine.length >= 1 && mine.every((j: any) => j.status === 'succeeded' && j.attempts === 1), JSON.stringify(mine));
   });
 
   test('a glob target reads every matching file', async () => {

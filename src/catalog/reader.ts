@@ -97,6 +97,9 @@ export async function readSource(spec: LocationSpec, opts: ReaderOptions): Promi
       return fail('LOCATION_UNREADABLE', `${spec.target} cannot be read: ${e.message}`);
     }
   } else {
+    if (!URL.canParse(spec.target)) {
+      return fail('LOCATION_TARGET_INVALID', `"${spec.target}" is not an absolute http(s) URL; a url target inside a file location must be absolute`);
+    }
     try {
       const res = await fetch(spec.target, { signal: AbortSignal.timeout(opts.urlTimeoutMs), redirect: 'follow' });
       if (res.status === 404) return fail('LOCATION_NOT_FOUND', `${spec.target} answered 404 Not Found`);
