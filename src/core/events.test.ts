@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freshDatabase, type TestDatabase } from '../testing/db.ts';
+import { freshStore } from '../testing/db.ts';
 import { EventLog, eventMigrations } from './events.ts';
-import { migrate } from './migrations.ts';
-import { openStore, type Store } from './store.ts';
+import type { Store } from './store.ts';
 
 describe('event log', () => {
-  let db: TestDatabase;
+  let close: () => Promise<void>;
   let store: Store;
   let events: EventLog;
 
   before(async () => {
-    db = await freshDatabase();
-    store = await openStore({ databaseUrl: db.databaseUrl, dataDir: db.dataDir });
-    await migrate(store, eventMigrations);
+    ({ store, close } = await freshStore(eventMigrations));
     events = new EventLog(store);
   });
-  after(async () => {
-    await store.close();
-    await db.drop();
-  });
+  after(() => close());
 
   test('reads appended events in order with a cursor, filtered by type and subject', async () => {
     await store.tx((q) =>

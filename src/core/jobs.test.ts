@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { freshDatabase, type TestDatabase } from '../testing/db.ts';
+import { freshStore } from '../testing/db.ts';
 import { EventLog, eventMigrations } from './events.ts';
 import { JobQueue, jobMigrations, PermanentJobError } from './jobs.ts';
-import { migrate } from './migrations.ts';
-import { openStore, type Store } from './store.ts';
+import type { Store } from './store.ts';
 
 const log = pino({ level: 'silent' });
 
 describe('job queue', () => {
-  let db: TestDatabase;
+  let close: () => Promise<void>;
   let store: Store;
   let events: EventLog;
 
   before(async () => {
-    db = await freshDatabase();
-    store = await openStore({ databaseUrl: db.databaseUrl, dataDir: db.dataDir });
-    await migrate(store, [...eventMigrations, ...jobMigrations]);
+    ({ store, close } = await freshStore([...eventMigrations, ...jobMigrations]));
     events = new EventLog(store);
   });
-  after(async () => {
-    await store.close();
-    await db.drop();
-  });
+  after(() => close());
 
   const queue = (opts = {}) => new JobQueue(store, events, log, { pollMs: 20, backoffBaseMs: 30, backoffMaxMs: 100, ...opts });
 

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { migrate, type Migration } from '../core/migrations.ts';
+import { openStore, type Store } from '../core/store.ts';
 
 /** Which store the suite runs against: `npm test` runs every file once per backend. */
 export const TEST_BACKEND: 'pglite' | 'postgres' = process.env.PAVE_TEST_BACKEND === 'postgres' ? 'postgres' : 'pglite';
@@ -46,6 +48,20 @@ export async function freshPostgres(): Promise<{ databaseUrl: string; drop(): Pr
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+/** A migrated store on a fresh database of the backend under test; `close` drops it again. */
+export async function freshStore(migrations: Migration[]): Promise<{ store: Store; close(): Promise<void> }> {
+  const db = await freshDatabase();
+  const store = await openStore({ databaseUrl: db.databaseUrl, dataDir: db.dataDir });
+  await migrate(store, migrations);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
     },
   };
 }
