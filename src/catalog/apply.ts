@@ -55,7 +55,7 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
 }
 
 const EXISTING_COLUMNS = `id, uid, ref_key, location_key, origin_id, hash, body_hash, spec_hash, generation, errors,
-  coalesce(raw->'metadata'->'annotations'->>'backstage.io/orphan' = 'true', false) as orphan`;
+  coalesce(final->'metadata'->'annotations'->>'backstage.io/orphan' = 'true', false) as orphan`;
 
 /** An entity's relations as Backstage serves them: once each, by type, then target. */
 function servedRelations(relations: Relation[] | undefined): { type: string; targetRef: string }[] {
@@ -179,15 +179,13 @@ export async function applyTree(
     search_text: w.c.searchText,
     etag: w.final.metadata.etag,
   });
-  // raw (the entity without what stitching adds) is derived here rather than sent twice.
-  const RAW = `(x.final - 'relations') #- '{metadata,etag}'`;
   const RECORD = `x(id bigint, uid uuid, ref_key text, kind text, namespace text, name text, location_key text, final jsonb,
     hash text, body_hash text, spec_hash text, generation int, search_text text, etag text)`;
   const ev: NewEvent[] = [];
-  let added = 0;
-  let changed = 0;
   let unchanged = 0;
-  for (const batch of chunks(accepted)) {
+
+  /** The CPU half of a batch: served forms, hashes, the JSON and the rows to send. */
+  const prepare = (batch: typeof accepted) => {
     const inserts: Write[] = [];
     const updates: Write[] = [];
     for (const { c, prev } of batch) {
@@ -207,34 +205,11 @@ export async function applyTree(
     }
     // Declared relations and search rows change only with the entity's own body.
     const rebodied = updates.filter((u) => u.prev!.body_hash !== u.bodyHash);
-    for (const key of await removeDerivedRows(q, rebodied.map((u) => u.prev!.id))) affected.add(key);
-    const idOf = new Map<string, number>();
-    if (updates.length) {
-      await q.query(
-        `update catalog_entities e set ref_key = x.ref_key, kind = x.kind, namespace = x.namespace, name = x.name,
-           origin_id = $2, location_key = x.location_key, raw = ${RAW}, final = x.final, hash = x.hash, body_hash = x.body_hash,
-           spec_hash = x.spec_hash, generation = x.generation, errors = '[]', search_text = x.search_text, etag = x.etag, updated_at = now()
-         from jsonb_to_recordset($1::jsonb) as ${RECORD} where e.id = x.id`,
-        [JSON.stringify(updates.map(rowJson)), locationId],
-      );
-      for (const w of updates) idOf.set(w.c.key, w.prev!.id);
-    }
-    if (inserts.length) {
-      const rows = await q.query<{ id: number; ref_key: string }>(
-        `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, raw, final, hash, body_hash, spec_hash, generation, search_text, etag)
-         select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, ${RAW}, x.final, x.hash, x.body_hash, x.spec_hash, x.generation, x.search_text, x.etag
-         from jsonb_to_recordset($1::jsonb) as ${RECORD}
-         returning id, ref_key`,
-        [JSON.stringify(inserts.map(rowJson)), locationId],
-      );
-      for (const r of rows) idOf.set(r.ref_key, Number(r.id));
-    }
-    const relationRows: { origin: number[]; source: string[]; type: string[]; target: string[] } = { origin: [], source: [], type: [], target: [] };
-    const searchRows: { entity: number[]; key: string[]; value: (string | null)[]; original: (string | null)[] } = { entity: [], key: [], value: [], original: [] };
+    const relationRows = { owner: [] as string[], source: [] as string[], type: [] as string[], target: [] as string[] };
+    const searchRows = { owner: [] as string[], key: [] as string[], value: [] as (string | null)[], original: [] as (string | null)[] };
     for (const w of [...inserts, ...rebodied]) {
-      const id = idOf.get(w.c.key)!;
       for (const rel of w.c.relations) {
-        relationRows.origin.push(id);
+        relationRows.owner.push(w.c.key);
         relationRows.source.push(rel.source);
         relationRows.type.push(rel.type);
         relationRows.target.push(rel.target);
@@ -242,34 +217,82 @@ export async function applyTree(
         affected.add(rel.target);
       }
       for (const row of searchRowsOf(w.final)) {
-        searchRows.entity.push(id);
+        searchRows.owner.push(w.c.key);
         searchRows.key.push(row.key);
         searchRows.value.push(row.value);
         searchRows.original.push(row.original);
       }
     }
-    if (relationRows.origin.length) {
-      await q.query(
-        `insert into catalog_relations (origin_id, source_key, type, target_key, target_ref)
-         select o, s, t, k, k from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as x(o, s, t, k)`,
-        [relationRows.origin, relationRows.source, relationRows.type, relationRows.target],
-      );
-    }
-    if (searchRows.entity.length) {
-      await q.query(`insert into catalog_search (entity_id, key, value, original_value) select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`, [
-        searchRows.entity,
-        searchRows.key,
-        searchRows.value,
-        searchRows.original,
-      ]);
-    }
     for (const w of inserts) ev.push({ type: 'catalog.entity.added', subject: w.c.ref, payload: { locationId, uid: w.final.metadata.uid } });
     for (const w of updates) {
       ev.push({ type: 'catalog.entity.changed', subject: w.c.ref, payload: { locationId, uid: w.final.metadata.uid, generation: w.final.metadata.generation } });
     }
-    added += inserts.length;
-    changed += updates.length;
+    return {
+      inserts: inserts.length ? JSON.stringify(inserts.map(rowJson)) : undefined,
+      updates: updates.length ? JSON.stringify(updates.map(rowJson)) : undefined,
+      updatedIds: new Map(updates.map((w) => [w.c.key, w.prev!.id])),
+      rebodiedIds: rebodied.map((u) => u.prev!.id),
+      relationRows,
+      searchRows,
+      counts: { added: inserts.length, changed: updates.length },
+    };
+  };
+
+  /** The database half of a batch. */
+  const write = async (b: ReturnType<typeof prepare>) => {
+    for (const key of await removeDerivedRows(q, b.rebodiedIds)) affected.add(key);
+    const idOf = b.updatedIds;
+    if (b.updates) {
+      await q.query(
+        `update catalog_entities e set ref_key = x.ref_key, kind = x.kind, namespace = x.namespace, name = x.name,
+           origin_id = $2, location_key = x.location_key, final = x.final, hash = x.hash, body_hash = x.body_hash,
+           spec_hash = x.spec_hash, generation = x.generation, errors = '[]', search_text = x.search_text, etag = x.etag, updated_at = now()
+         from jsonb_to_recordset($1::jsonb) as ${RECORD} where e.id = x.id`,
+        [b.updates, locationId],
+      );
+    }
+    if (b.inserts) {
+      const rows = await q.query<{ id: number; ref_key: string }>(
+        `insert into catalog_entities (uid, ref_key, kind, namespace, name, origin_id, location_key, final, hash, body_hash, spec_hash, generation, search_text, etag)
+         select x.uid, x.ref_key, x.kind, x.namespace, x.name, $2, x.location_key, x.final, x.hash, x.body_hash, x.spec_hash, x.generation, x.search_text, x.etag
+         from jsonb_to_recordset($1::jsonb) as ${RECORD}
+         returning id, ref_key`,
+        [b.inserts, locationId],
+      );
+      for (const r of rows) idOf.set(r.ref_key, Number(r.id));
+    }
+    const rel = b.relationRows;
+    if (rel.owner.length) {
+      await q.query(
+        `insert into catalog_relations (origin_id, source_key, type, target_key, target_ref)
+         select o, s, t, k, k from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) as x(o, s, t, k)`,
+        [rel.owner.map((k) => idOf.get(k)), rel.source, rel.type, rel.target],
+      );
+    }
+    const search = b.searchRows;
+    if (search.owner.length) {
+      await q.query(`insert into catalog_search (entity_id, key, value, original_value) select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`, [
+        search.owner.map((k) => idOf.get(k)),
+        search.key,
+        search.value,
+        search.original,
+      ]);
+    }
+  };
+
+  // Batches are pipelined: the next one is prepared while the database writes the last.
+  let added = 0;
+  let changed = 0;
+  let writing: Promise<void> = Promise.resolve();
+  for (const batch of chunks(accepted)) {
+    const prepared = prepare(batch);
+    added += prepared.counts.added;
+    changed += prepared.counts.changed;
+    await writing;
+    writing = write(prepared);
+    writing.catch(() => undefined); // awaited (and thrown) on the next turn; never unhandled meanwhile
   }
+  await writing;
 
   for (const { row, errors } of errorUpdates) {
     await q.query(`update catalog_entities set errors = $2::jsonb, hash = '', updated_at = now() where id = $1`, [row.id, JSON.stringify(errors)]);
@@ -277,7 +300,7 @@ export async function applyTree(
   }
   for (const row of orphaned) {
     await q.query(
-      `update catalog_entities set raw = jsonb_set(raw, '{metadata,annotations,backstage.io/orphan}', '"true"'), hash = '', updated_at = now() where id = $1`,
+      `update catalog_entities set final = jsonb_set(final, '{metadata,annotations,backstage.io/orphan}', '"true"'), hash = '', updated_at = now() where id = $1`,
       [row.id],
     );
     affected.add(row.ref_key);
@@ -334,7 +357,7 @@ export async function stitch(q: Queryable, keys: string[]): Promise<void> {
          group by r.source_key),
        built as (
          select e.id,
-           jsonb_set(e.raw, '{relations}', coalesce(rels.rels, '[]'::jsonb))
+           jsonb_set((e.final - 'relations' - 'status') #- '{metadata,etag}', '{relations}', coalesce(rels.rels, '[]'::jsonb))
              || case when jsonb_array_length(e.errors) > 0 then jsonb_build_object('status', jsonb_build_object('items', e.errors)) else '{}'::jsonb end as f
          from keys join catalog_entities e on e.ref_key = keys.key left join rels on rels.source_key = keys.key),
        tagged as (select id, f, md5(f::text) as etag from built)

@@ -31,7 +31,7 @@ export const catalogMigrations: Migration[] = [
         name text not null,
         origin_id uuid not null,
         location_key text not null,
-        raw jsonb not null,
+        -- The entity as served (relations, etag, status); stitching rebuilds it from itself.
         final jsonb not null,
         -- hash: of the served form; body_hash: of the entity as written; spec_hash: of its spec.
         hash text not null,
@@ -46,9 +46,7 @@ export const catalogMigrations: Migration[] = [
       );
       create index catalog_entities_origin on catalog_entities (origin_id);
       create index catalog_entities_name on catalog_entities (lower(name), id);
-      create index catalog_entities_kind on catalog_entities (lower(kind), id);
       create index catalog_entities_kind_name on catalog_entities (lower(kind), lower(name), id);
-      create index catalog_entities_namespace on catalog_entities (lower(namespace), id);
       create index catalog_entities_search_text on catalog_entities using gin (search_text gin_trgm_ops);
 
       -- Both directions of every relation, kept with the entity that declared it.
