@@ -363,8 +363,9 @@ export class Catalog {
     this.events.notify(['catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed']);
     this.watch(id, tree);
     if (result.added + result.changed + result.removed >= ANALYZE_AFTER_ROWS) {
-      // Fresh statistics keep the planner on the indexes (autovacuum may be off, or late).
-      await this.store.exec('analyze catalog_entities, catalog_search, catalog_relations');
+      // Fresh statistics keep the planner on the indexes, and a vacuumed visibility map lets
+      // facets count from the index alone (autovacuum may be off, or late).
+      await this.store.exec('vacuum (analyze) catalog_entities, catalog_search, catalog_relations');
     }
     if (result.removed > 0) await this.refreshConflicting(id);
     const summary = { added: result.added, changed: result.changed, removed: result.removed, unchanged: result.unchanged, problems: result.problems.length, ms: Date.now() - started };
