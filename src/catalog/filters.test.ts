@@ -167,7 +167,7 @@ function assertError(res: { status: number; body: any; headers: Headers }, statu
   const { error, response } = res.body;
   assert.equal(typeof error, 'object');
   assert.equal(typeof error.code, 'string');
-  assert.ok(error.code.length > 0);
+  assert.ok(error.code.length > 0, 'error.code.length > 0');
   assert.equal(typeof error.message, 'string');
   assert.equal(typeof error.details, 'object');
   assert.equal(error.name, status === 400 ? 'InputError' : status === 404 ? 'NotFoundError' : error.name);

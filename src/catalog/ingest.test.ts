@@ -189,7 +189,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     assert.deepEqual(names, ['API:multi-api', 'Component:multi-web', `Location:${loc.entityRef.split('/')[1]}`, 'System:multi-shop']);
     const web = await api.entity('Component', 'multi-web');
     assert.ok(hasRelation(web, 'providesApi', 'api:default/multi-api'), JSON.stringify(web.relations));
-    assert.ok(hasRelation(web, 'partOf', 'system:default/multi-shop'));
+    assert.ok(hasRelation(web, 'partOf', 'system:default/multi-shop'), 'hasRelation(web, \'partOf\', \'system:default/multi-shop\')');
     const apiEntity = await api.entity('API', 'multi-api');
     assert.ok(hasRelation(apiEntity, 'apiProvidedBy', 'component:default/multi-web'), JSON.stringify(apiEntity.relations));
     // The Location entity generated for the registered location is in the catalog too.
@@ -225,7 +225,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     const teams = await api.waitForEntity('Location', 'org-teams');
     assert.equal(teams.metadata.annotations[MANAGED_BY], `file:${files.path('org/teams/all.yaml')}`);
     assert.equal(teams.metadata.annotations[ORIGIN], `file:${root}`);
-    assert.ok(await api.entity('Location', 'org-root'));
+    assert.ok(await api.entity('Location', 'org-root'), 'await api.entity(\'Location\', \'org-root\')');
     assert.ok(hasRelation(g, 'ownerOf', 'component:default/org-checkout'), JSON.stringify(g.relations));
     assert.deepEqual((await api.location(loc.id)).status.errors, []);
   });
@@ -357,7 +357,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     assert.equal(owner.location, `file:${file}`);
     // Lines 10 to 16 hold that document; the error points into it (at the document or the field).
     assert.ok(owner.line! >= 10 && owner.line! <= 16, `line ${owner.line}`);
-    assert.ok(owner.column! >= 1);
+    assert.ok(owner.column! >= 1, 'owner.column! >= 1');
     assert.equal(owner.details?.field, 'spec.owner');
     assert.match(String(owner.details?.rule), /required/);
     assert.match(owner.message, /component:default\/invalid-no-owner/);
@@ -379,7 +379,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     const p = l.status.errors.find((e) => e.code === 'LOCATION_TOO_LARGE')!;
     assert.equal(p.location, `file:${file}`);
     assert.equal(p.details?.limit, 4000);
-    assert.ok(p.details?.size > 4000);
+    assert.ok(p.details?.size > 4000, 'p.details?.size > 4000');
     assert.match(p.message, /catalog\.maxFileBytes/);
     assert.equal(await api.entity('Component', 'too-large'), undefined);
   });
@@ -447,7 +447,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     files.write('orphan/catalog-info.yaml', component('orphan-stays'));
     await api.refreshLocation(loc.id);
     await api.waitForGone('Component', 'orphan-goes');
-    assert.ok(await api.entity('Component', 'orphan-stays'));
+    assert.ok(await api.entity('Component', 'orphan-stays'), 'await api.entity(\'Component\', \'orphan-stays\')');
     const removed = await api.waitForEvents('catalog.entity.removed', 'component:default/orphan-goes');
     assert.equal(removed[0].payload.uid, goes.metadata.uid);
   });
@@ -465,7 +465,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     const g = await api.waitForEntity('Group', 'late-team');
     assert.ok(hasRelation(g, 'ownerOf', 'component:default/late-svc'), JSON.stringify(g.relations));
     // The source keeps its relation, unchanged.
-    assert.ok(hasRelation(await api.entity('Component', 'late-svc'), 'ownedBy', 'group:default/late-team'));
+    assert.ok(hasRelation(await api.entity('Component', 'late-svc'), 'ownedBy', 'group:default/late-team'), 'hasRelation(await api.entity(\'Component\', \'late-svc\'), \'ownedBy\', \'group:default/late-team\')');
     // When the source goes, so does the reverse relation on the target.
     fs.rmSync(svc);
     files.write('late/service.yaml', component('late-other', { owner: 'someone-else' }));
@@ -581,7 +581,7 @@ describe('catalog ingestion (orphanStrategy delete, the default)', () => {
     const loc = await api.addLocation('file', file);
     const v1 = await api.waitForEntity('Component', 'versioned-svc');
     assert.equal(v1.metadata.generation, 1);
-    assert.ok(v1.metadata.etag);
+    assert.ok(v1.metadata.etag, 'v1.metadata.etag');
 
     // Metadata only: same uid and generation, new etag.
     files.write('versions/catalog-info.yaml', component('versioned-svc', {}, { description: 'two' }));

@@ -64,7 +64,7 @@ describe('job queue', () => {
     assert.equal(job.attempts, 2);
     assert.equal(job.lastError, 'the disk is full');
     const failedList = await q.list({ status: 'failed', kind: 'test.broken' });
-    assert.ok(failedList.some((j) => j.id === id));
+    assert.ok(failedList.some((j) => j.id === id), 'failedList.some((j) => j.id === id)');
     const page = await events.read({ types: ['job.failed'] });
     assert.ok(page.items.some((e) => e.subject === `job:${id}`), 'a job.failed event was appended');
     fail = false;

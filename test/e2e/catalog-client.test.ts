@@ -257,7 +257,7 @@ describe('CatalogClient against Pave', () => {
     // `after` is the opaque cursor of the Link header; the client passes it through.
     const raw = await fetch(`${pave.url}/api/catalog/entities?filter=kind%3Dcomponent&fields=metadata.name&order=asc%3Ametadata.name&limit=3`);
     const link = raw.headers.get('link');
-    assert.ok(link);
+    assert.ok(link, 'link');
     const afterCursor = new URL(/^<([^>]+)>/.exec(link)![1], pave.url).searchParams.get('after')!;
     const rest = await client.getEntities({ filter, fields, order: { field: 'metadata.name', order: 'asc' }, after: afterCursor });
     assert.deepEqual(rest.items.map((e) => e.metadata.name), ['web-c']);
@@ -270,7 +270,7 @@ describe('CatalogClient against Pave', () => {
       plain.items.map((e) => e?.metadata.name),
       ['web-c', undefined, 'svc-a', 'ops-tool', 'team-a'],
     );
-    assert.ok(relationsOf(plain.items[2]).includes('dependsOn component:default/svc-b'));
+    assert.ok(relationsOf(plain.items[2]).includes('dependsOn component:default/svc-b'), 'relationsOf(plain.items[2]).includes(\'dependsOn component:default/svc-b\')');
 
     const filtered = await client.getEntitiesByRefs({ entityRefs: refs, filter: { kind: 'component', 'spec.type': 'service' }, fields: ['metadata.name'] });
     assert.deepEqual(filtered.items, [undefined, undefined, { metadata: { name: 'svc-a' } }, { metadata: { name: 'ops-tool' } }, undefined]);
@@ -302,24 +302,24 @@ describe('CatalogClient against Pave', () => {
     assert.equal(first.totalItems, 5);
     assert.deepEqual(first.items, [{ metadata: { name: 'api-a' } }, { metadata: { name: 'ops-tool' } }]);
     assert.equal(first.pageInfo.prevCursor, undefined);
-    assert.ok(first.pageInfo.nextCursor);
+    assert.ok(first.pageInfo.nextCursor, 'first.pageInfo.nextCursor');
     const decoded = JSON.parse(atob(first.pageInfo.nextCursor));
     assert.ok('query' in decoded, 'the cursor carries the filter as a predicate, so the client follows it with POST');
 
     const second = await client.queryEntities({ cursor: first.pageInfo.nextCursor, limit: 2, fields: ['metadata.name'] });
     assert.equal(second.totalItems, 5);
     assert.deepEqual(second.items, [{ metadata: { name: 'svc-a' } }, { metadata: { name: 'svc-b' } }]);
-    assert.ok(second.pageInfo.prevCursor);
-    assert.ok(second.pageInfo.nextCursor);
+    assert.ok(second.pageInfo.prevCursor, 'second.pageInfo.prevCursor');
+    assert.ok(second.pageInfo.nextCursor, 'second.pageInfo.nextCursor');
 
     const third = await client.queryEntities({ cursor: second.pageInfo.nextCursor!, limit: 2, fields: ['metadata.name'] });
     assert.deepEqual(third.items, [{ metadata: { name: 'web-c' } }]);
     assert.equal(third.pageInfo.nextCursor, undefined);
-    assert.ok(third.pageInfo.prevCursor);
+    assert.ok(third.pageInfo.prevCursor, 'third.pageInfo.prevCursor');
 
     const back = await client.queryEntities({ cursor: third.pageInfo.prevCursor!, limit: 2, fields: ['metadata.name'] });
     assert.deepEqual(back.items, [{ metadata: { name: 'svc-a' } }, { metadata: { name: 'svc-b' } }]);
-    assert.ok(back.pageInfo.nextCursor);
+    assert.ok(back.pageInfo.nextCursor, 'back.pageInfo.nextCursor');
     const backAgain = await client.queryEntities({ cursor: back.pageInfo.prevCursor!, limit: 2, fields: ['metadata.name'] });
     assert.deepEqual(backAgain.items, [{ metadata: { name: 'api-a' } }, { metadata: { name: 'ops-tool' } }]);
     assert.equal(backAgain.pageInfo.prevCursor, undefined, 'the first page has no previous page');
@@ -422,8 +422,8 @@ describe('CatalogClient against Pave', () => {
     assert.deepEqual(relationsOf(svcB), ['dependencyOf component:default/svc-a', 'ownedBy group:default/team-b']);
 
     const teamA = await client.getEntityByRef('group:team-a');
-    assert.ok(relationsOf(teamA).includes('ownerOf component:default/svc-a'));
-    assert.ok(relationsOf(teamA).includes('hasMember user:default/alice'));
+    assert.ok(relationsOf(teamA).includes('ownerOf component:default/svc-a'), 'relationsOf(teamA).includes(\'ownerOf component:default/svc-a\')');
+    assert.ok(relationsOf(teamA).includes('hasMember user:default/alice'), 'relationsOf(teamA).includes(\'hasMember user:default/alice\')');
     const alice = await client.getEntityByRef('user:default/alice');
     assert.deepEqual(relationsOf(alice), ['memberOf group:default/team-a']);
     const api = await client.getEntityByRef('api:api-a');
@@ -434,7 +434,7 @@ describe('CatalogClient against Pave', () => {
       'partOf system:default/sys-x',
     ]);
     const teamB = await client.getEntityByRef('group:default/team-b');
-    assert.ok(relationsOf(teamB).includes('ownerOf component:ops/ops-tool'));
+    assert.ok(relationsOf(teamB).includes('ownerOf component:ops/ops-tool'), 'relationsOf(teamB).includes(\'ownerOf component:ops/ops-tool\')');
 
     const ops = await client.getEntityByRef('component:ops/ops-tool');
     assert.equal(ops?.metadata.namespace, 'ops');
@@ -561,7 +561,7 @@ describe('CatalogClient against Pave', () => {
 
     const badName = await client.validateEntity({ ...good, metadata: { name: 'not a valid name!' } }, 'url:https://github.com/acme/x/blob/main/catalog-info.yaml');
     assert.equal(badName.valid, false);
-    assert.ok(!badName.valid && badName.errors.length >= 1);
+    assert.ok(!badName.valid && badName.errors.length >= 1, '!badName.valid && badName.errors.length >= 1');
     if (!badName.valid) {
       assert.equal(badName.errors[0].name, 'InputError');
       assert.match(badName.errors[0].message, /name/);
@@ -598,9 +598,9 @@ describe('CatalogClient against Pave', () => {
     assert.deepEqual(repo.generateEntities[0].entity.spec, { type: 'other', lifecycle: 'unknown' });
 
     const registered = await client.analyzeLocation({ location: { type: 'file', target: rootFile } });
-    assert.ok(registered.existingEntityFiles.length > 0);
-    assert.ok(registered.existingEntityFiles.every((f) => f.isRegistered));
-    assert.ok(registered.existingEntityFiles.some((f) => f.entity.metadata.name === 'svc-a'));
+    assert.ok(registered.existingEntityFiles.length > 0, 'registered.existingEntityFiles.length > 0');
+    assert.ok(registered.existingEntityFiles.every((f) => f.isRegistered), 'registered.existingEntityFiles.every((f) => f.isRegistered)');
+    assert.ok(registered.existingEntityFiles.some((f) => f.entity.metadata.name === 'svc-a'), 'registered.existingEntityFiles.some((f) => f.entity.metadata.name === \'svc-a\')');
   });
 
   test('addLocation: dryRun, real, duplicate → ConflictError, onConflict refresh', async () => {
@@ -661,7 +661,7 @@ describe('CatalogClient against Pave', () => {
     const first = await client.queryLocations({ limit: 1 });
     assert.equal(first.totalItems, 2);
     assert.deepEqual(first.items.map((l) => l.id), [ids[0]]);
-    assert.ok(first.pageInfo.nextCursor);
+    assert.ok(first.pageInfo.nextCursor, 'first.pageInfo.nextCursor');
     const second = await client.queryLocations({ cursor: first.pageInfo.nextCursor! });
     assert.deepEqual(second.items.map((l) => l.id), [ids[1]]);
     assert.equal(second.pageInfo.nextCursor, undefined);
@@ -681,7 +681,7 @@ describe('CatalogClient against Pave', () => {
     const one = `${filesUrl}/one/catalog-info.yaml`;
     const two = `${filesUrl}/two/catalog-info.yaml`;
     const loc = await client.getLocationByRef(`url:${one}`);
-    assert.ok(loc);
+    assert.ok(loc, 'loc');
     const updated = await client.updateLocation(loc.id, { target: two });
     assert.equal(updated.id, loc.id);
     assert.equal(updated.type, 'url');
@@ -703,15 +703,15 @@ describe('CatalogClient against Pave', () => {
     'updateLocation: the entity ref stays the same in later reads, and names the Location entity',
     async () => {
       const loc = await client.getLocationByRef(`url:${filesUrl}/two/catalog-info.yaml`);
-      assert.ok(loc);
+      assert.ok(loc, 'loc');
       assert.equal(loc.entityRef, `location:default/${generatedName(`url:${filesUrl}/one/catalog-info.yaml`)}`);
-      assert.ok(await client.getEntityByRef(loc.entityRef));
+      assert.ok(await client.getEntityByRef(loc.entityRef), 'await client.getEntityByRef(loc.entityRef)');
     },
   );
 
   test('removeLocationById: the location and its entities go; missing → NotFoundError', async () => {
     const loc = await client.getLocationByRef(`url:${filesUrl}/two/catalog-info.yaml`);
-    assert.ok(loc);
+    assert.ok(loc, 'loc');
     await client.removeLocationById(loc.id);
     assert.equal(await client.getLocationById(loc.id), undefined);
     assert.equal(await client.getEntityByRef('component:default/extra-two'), undefined);
@@ -723,7 +723,7 @@ describe('CatalogClient against Pave', () => {
 
   test('removeEntityByUid and refreshEntity: a removed entity comes back when its location is read again', async () => {
     const original = await client.getEntityByRef('component:default/svc-b');
-    assert.ok(original?.metadata.uid);
+    assert.ok(original?.metadata.uid, 'original?.metadata.uid');
     await client.removeEntityByUid(original.metadata.uid);
     assert.equal(await client.getEntityByRef('component:default/svc-b'), undefined);
     const svcA = await client.getEntityByRef('component:default/svc-a');

@@ -88,7 +88,7 @@ spec:
     const flags = ['--server', server.url];
     const dry = await pave([...flags, 'catalog', 'import', '--dry-run', '--json', path.join(dir, 'good.yaml')]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.ok(JSON.parse(dry.stdout).entities.some((e: any) => e.metadata.name === 'checkout'));
+    assert.ok(JSON.parse(dry.stdout).entities.some((e: any) => e.metadata.name === 'checkout'), 'JSON.parse(dry.stdout).entities.some((e: any) => e.metadata.name === \'checkout\')');
     const imp = await pave([...flags, 'catalog', 'import', path.join(dir, 'good.yaml')]);
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /component:default\/checkout/);

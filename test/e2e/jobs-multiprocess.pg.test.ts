@@ -94,7 +94,7 @@ describe('several processes on one PostgreSQL', () => {
       const rows = await check.query<{ n: number }>('select count(*)::int as n from pave_migrations');
       const distinct = await check.query<{ n: number }>('select count(distinct id)::int as n from pave_migrations');
       assert.equal(rows[0].n, distinct[0].n);
-      assert.ok(rows[0].n >= 3);
+      assert.ok(rows[0].n >= 3, 'rows[0].n >= 3');
       await check.close();
       const exited = [p1, p2].map((p) => new Promise((r) => p.once('exit', r)));
       p1.kill('SIGTERM');

@@ -31,7 +31,7 @@ describe('HTTP server', () => {
       assert.ok(body.paths[route], `${route} is documented`);
     }
     const params = body.paths['/api/catalog/entities'].get.parameters.map((p: any) => p.name);
-    assert.ok(params.includes('filter') && params.includes('fields') && params.includes('order'));
+    assert.ok(params.includes('filter') && params.includes('fields') && params.includes('order'), 'params.includes(\'filter\') && params.includes(\'fields\') && params.includes(\'order\')');
   });
 
   test('every error has one shape with a stable code', async () => {
@@ -73,10 +73,10 @@ describe('HTTP server', () => {
     const add = await pave.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(dir, 'c.yaml') });
     assert.equal(add.status, 201);
     const jobs = await pave.api('GET', '/api/jobs?kind=catalog.process-location');
-    assert.ok(jobs.body.items.length >= 1);
+    assert.ok(jobs.body.items.length >= 1, 'jobs.body.items.length >= 1');
     assert.equal(jobs.body.items[0].kind, 'catalog.process-location');
     const events = await pave.api('GET', '/api/events?type=catalog.entity.added');
-    assert.ok(events.body.items.some((e: any) => e.subject === 'component:default/jobs-demo'));
+    assert.ok(events.body.items.some((e: any) => e.subject === 'component:default/jobs-demo'), 'events.body.items.some((e: any) => e.subject === \'component:default/jobs-demo\')');
     const next = await pave.api('GET', `/api/events?type=catalog.entity.added&after=${events.body.nextCursor}`);
     assert.deepEqual(next.body.items, []);
     fs.rmSync(dir, { recursive: true, force: true });
