@@ -7,6 +7,7 @@ import { badInput, conflict, errorMessage, notFound, PaveError } from '../core/e
 import type { EventLog, NewEvent } from '../core/events.ts';
 import type { JobQueue } from '../core/jobs.ts';
 import type { Store } from '../core/store.ts';
+import { AggregateCache } from './aggregates.ts';
 import { applyTree, removeEntities } from './apply.ts';
 import { projectFields } from './fields.ts';
 import { generatedLocationEntity, generatedLocationName, readTree, type TreeRead } from './ingest.ts';
@@ -108,6 +109,7 @@ export function decodeCursor(raw: string): QueryCursor {
  */
 export class Catalog {
   readonly validator: EntityValidator;
+  private readonly aggregates: AggregateCache;
   private readonly watchers = new Map<string, { files: string; watcher: FSWatcher }>();
   private schedule: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -120,6 +122,7 @@ export class Catalog {
     private readonly log: Logger,
   ) {
     this.validator = new EntityValidator(config.kinds);
+    this.aggregates = new AggregateCache(store);
     jobs.register(PROCESS_JOB, (payload: { locationId: string }) => this.processLocation(payload.locationId));
   }
 
@@ -521,8 +524,10 @@ export class Catalog {
 
     let totalItems = c.totalItems ?? 0;
     if (!req.cursor && req.totalItems !== 'exclude') {
-      const [row] = await this.store.query<{ n: number }>(`select count(*)::int as n from catalog_entities e where ${baseWhere}`, params);
-      totalItems = row.n;
+      totalItems = await this.aggregates.get(`count:${baseWhere}:${JSON.stringify(params)}`, async () => {
+        const [row] = await this.store.query<{ n: number }>(`select count(*)::int as n from catalog_entities e where ${baseWhere}`, params);
+        return row.n;
+      });
     }
     if (limit === 0) return { items: [], totalItems, pageInfo: {} };
 
@@ -566,6 +571,10 @@ export class Catalog {
   }
 
   async facets(facets: string[], predicate: Predicate | undefined): Promise<Record<string, { value: string; count: number }[]>> {
+    return this.aggregates.get(`facets:${JSON.stringify([facets, predicate ?? null])}`, () => this.countFacets(facets, predicate));
+  }
+
+  private async countFacets(facets: string[], predicate: Predicate | undefined): Promise<Record<string, { value: string; count: number }[]>> {
     const out: Record<string, { value: string; count: number }[]> = {};
     for (const facet of facets) {
       const key = facet.toLowerCase();
