@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import YAML from 'yaml';
-import { EntityValidator, parseDocuments } from '../catalog/index.ts';
-import { relationsOf, RelationError } from '../catalog/relations.ts';
+import { EntityValidator, parseDocuments, RelationError, relationsOf } from '../catalog/index.ts';
 import { loadConfig } from '../core/config.ts';
 import { PaveClient } from './client.ts';
 
