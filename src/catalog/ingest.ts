@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Entity } from '@backstage/catalog-model';
-import { expandLocation, locationKey, readSource, resolveTarget, type LocationProblem, type LocationSpec, type ParsedDocument, type ReaderOptions, type SourceRead } from './reader.ts';
+import { expandLocation, GLOB_CHARS, locationKey, readSource, resolveTarget, type LocationProblem, type LocationSpec, type ParsedDocument, type ReaderOptions, type SourceRead } from './reader.ts';
 import { refKey, refOf } from './refs.ts';
 import { RelationError, relationsOf, type Relation } from './relations.ts';
 import { searchTextOf } from './search.ts';
@@ -194,7 +194,7 @@ export async function readTree(root: LocationSpec, validator: EntityValidator, o
 /** The folder a glob starts from (`/a/b/{x,y}/c.yaml` gives `/a/b`), or the path itself when it has no glob. */
 function staticBase(target: string): string {
   const parts = path.resolve(target).split(path.sep);
-  const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
+  const i = parts.findIndex((p) => GLOB_CHARS.test(p));
   return i === -1 ? parts.join(path.sep) : parts.slice(0, i).join(path.sep) || path.sep;
 }
 

@@ -40,7 +40,7 @@ export function locationKey(spec: LocationSpec): string {
   return `${spec.type}:${spec.target}`;
 }
 
-const GLOB_CHARS = /[*?[\]{}]/;
+export const GLOB_CHARS = /[*?[\]{}]/;
 const IGNORE = ['**/node_modules/**', '**/.git/**'];
 
 /**

@@ -12,7 +12,7 @@ import { applyTree, removeEntities } from './apply.ts';
 import { projectFields } from './fields.ts';
 import { generatedLocationEntity, generatedLocationName, readTree, type TreeRead } from './ingest.ts';
 import { andPredicates, ENTITY_COLUMNS, predicateToSql, type Predicate } from './predicates.ts';
-import { locationKey, resolveTarget, type LocationProblem, type LocationSpec } from './reader.ts';
+import { GLOB_CHARS, locationKey, resolveTarget, type LocationProblem, type LocationSpec } from './reader.ts';
 import { parseRef, refKey, refOf, stringifyRef } from './refs.ts';
 import { RelationError, relationsOf } from './relations.ts';
 import { EntityValidator } from './validation.ts';
@@ -74,11 +74,13 @@ export interface EntityPage {
 }
 
 const MAX_ERRORS_SHOWN = 200;
+// Ids and uids are uuid columns: anything else names no row (and must not reach the query).
+const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 const ANALYZE_AFTER_ROWS = 1000;
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function locationEntityRef(spec: LocationSpec, name?: string): string {
-  return refOf(generatedLocationEntity(spec, name)).toLowerCase();
+  return refOf(generatedLocationEntity(spec, name));
 }
 
 function toLocation(r: LocationRow): Location {
@@ -255,7 +257,7 @@ export class Catalog {
   }
 
   async getLocation(id: string): Promise<Location> {
-    const rows = /^[0-9a-f-]{36}$/i.test(id) ? await this.store.query<LocationRow>('select * from catalog_locations where id = $1', [id]) : [];
+    const rows = isUuid(id) ? await this.store.query<LocationRow>('select * from catalog_locations where id = $1', [id]) : [];
     if (!rows[0]) throw notFound('LOCATION_NOT_FOUND', `Found no location with ID ${id}`, { id });
     return toLocation(rows[0]);
   }
@@ -427,7 +429,7 @@ export class Catalog {
   }
 
   async byUid(uid: string): Promise<any> {
-    const rows = /^[0-9a-f-]{36}$/i.test(uid) ? await this.store.query<{ final: any }>('select final from catalog_entities where uid = $1', [uid]) : [];
+    const rows = isUuid(uid) ? await this.store.query<{ final: any }>('select final from catalog_entities where uid = $1', [uid]) : [];
     if (!rows[0]) throw notFound('ENTITY_NOT_FOUND', `No entity with uid ${uid}`, { uid });
     return rows[0].final;
   }
@@ -435,7 +437,7 @@ export class Catalog {
   /** Removes an entity until its location produces it again (as in Backstage). */
   async deleteByUid(uid: string): Promise<void> {
     // Not a uuid: no such entity (the column is uuid, so the query would fail).
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) return;
+    if (!isUuid(uid)) return;
     await this.store.tx(async (q) => {
       const [row] = await q.query<{ id: number; final: any }>('select id, final from catalog_entities where uid = $1', [uid]);
       if (!row) return;
@@ -664,7 +666,7 @@ export class Catalog {
         }
         if (locationKey(resolved) === managedBy) return true;
         if (resolved.type !== 'file' || child.type !== 'file') return false;
-        if (/[*?[\]{}]/.test(resolved.target)) return matchesGlob ? matchesGlob(child.target, resolved.target) : false;
+        if (GLOB_CHARS.test(resolved.target)) return matchesGlob ? matchesGlob(child.target, resolved.target) : false;
         return child.target.startsWith(resolved.target.replace(/\/+$/, '') + path.sep);
       });
     };
