@@ -23,7 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import {
+  ADMIN_URL,
   HttpClient,
+  freshBenchStore,
   PaveChild,
   ROOT,
   envInt,
@@ -98,7 +100,7 @@ const TARGETS = {
   backstageImport10k: 83_000,
 };
 
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
 
 export async function runCatalogBench(): Promise<void> {
   const sizes = envList('BENCH_SIZES', '1000,10000,100000').map((s) => Number(s.replace(/_/g, '')));
@@ -178,40 +180,12 @@ async function backendVersions(backends: Backend[]): Promise<string> {
   return out.join('; ');
 }
 
-interface Store {
-  dataDir: string;
-  databaseUrl?: string;
-  drop(): Promise<void>;
-}
-
-async function freshStore(backend: Backend, keep: boolean): Promise<Store> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pave-bench-${backend}-`));
-  let databaseUrl: string | undefined;
-  let dropDb = async () => undefined as void;
-  if (backend === 'postgres') {
-    process.env.PAVE_TEST_ADMIN_URL ??= ADMIN_URL;
-    const { freshPostgres } = await import('../src/testing/db.ts');
-    const db = await freshPostgres();
-    databaseUrl = db.databaseUrl;
-    dropDb = db.drop;
-  }
-  const drop = onCleanup(async () => {
-    if (keep) {
-      console.log(`kept: ${databaseUrl ?? ''} ${dataDir}`);
-      return;
-    }
-    await dropDb();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  return { dataDir, databaseUrl, drop };
-}
-
 async function benchOne(
   r: RunResult,
   gen: Generated,
   o: { runner: Runner; requests: number; warmup: number; restarts: number; importTimeoutMs: number; keep: boolean },
 ): Promise<void> {
-  const store = await freshStore(r.backend, o.keep);
+  const store = await freshBenchStore(r.backend, o.keep);
   const logFile = path.join(store.dataDir, 'pave.log');
   let pave: PaveChild | undefined;
   // Samples the child's RSS, so a process that dies (out of memory) still leaves a figure.
@@ -234,7 +208,7 @@ async function benchOne(
     r.firstStartMs = first.readyMs;
     console.log(`first start (empty store, migrations): ready in ${secs(first.readyMs)}`);
 
-    const client = new HttpClient(pave.url);
+    const client = new HttpClient(pave.url, pave.token);
     try {
       await importOrg(r, gen, client, o.importTimeoutMs);
       await refreshUnchanged(r, client, o.importTimeoutMs);
@@ -257,7 +231,7 @@ async function benchOne(
       pave = again.pave;
       r.restarts.push(again.readyMs);
     }
-    const check = new HttpClient(pave.url);
+    const check = new HttpClient(pave.url, pave.token);
     let afterRestart = '';
     try {
       const page = await check.getJson('/api/catalog/entities/by-query?limit=0');

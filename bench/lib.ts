@@ -1,9 +1,10 @@
 // Shared helpers for Pave's benchmarks: machine description, statistics, a keep-alive HTTP
 // client, and running Pave as a child process (so RSS and start-to-ready are Pave's own).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../src/testing/net.ts';
+import { adminTokenFor } from '../src/testing/pave.ts';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,7 +122,11 @@ export interface Reply {
 /** A sequential client on one kept-alive connection, with as little client overhead as possible. */
 export class HttpClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  constructor(readonly base: string) {}
+  /** `token`: the API token sent as a bearer token on every request. */
+  constructor(
+    readonly base: string,
+    readonly token?: string,
+  ) {}
 
   request(method: string, pathAndQuery: string, body?: unknown, timeoutMs = 600_000): Promise<Reply> {
     const url = new URL(pathAndQuery, this.base);
@@ -132,7 +137,10 @@ export class HttpClient {
         {
           method,
           agent: this.agent,
-          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+          headers: {
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
           timeout: timeoutMs,
         },
         (res) => {
@@ -168,17 +176,7 @@ export class HttpClient {
 
 export const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 // ---------- Pave as a child process ----------
 
@@ -222,8 +220,13 @@ export interface PaveChildOptions {
   env?: Record<string, string>;
 }
 
+export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
+
 /** One running Pave process, started with `pave start` on a free port. */
 export class PaveChild {
+  /** An admin API token, made by signing in as the bootstrap admin once Pave is ready. */
+  token = '';
+
   private constructor(
     readonly proc: ChildProcess,
     readonly url: string,
@@ -251,6 +254,7 @@ export class PaveChild {
       PAVE_CATALOG_WATCH_FILES: 'false',
       PAVE_CATALOG_REFRESH_INTERVAL_SECONDS: '3600',
       PAVE_JOBS_POLL_MS: '50',
+      PAVE_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
       BENCH_MEM_FILE: memFile,
       ...opts.env,
     });
@@ -290,7 +294,9 @@ export class PaveChild {
     } finally {
       client.close();
     }
-    return { pave, readyMs: performance.now() - t0 };
+    const readyMs = performance.now() - t0;
+    pave.token = await adminTokenFor(pave.url, BENCH_ADMIN_PASSWORD);
+    return { pave, readyMs };
   }
 
   /** "exited with code 1" / "killed by SIGKILL" once the process is gone, else undefined. */
@@ -362,4 +368,37 @@ export class PaveChild {
       await this.exited;
     }
   }
+}
+
+// ---------- stores ----------
+
+export const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface BenchStore {
+  dataDir: string;
+  databaseUrl?: string;
+  drop(): Promise<void>;
+}
+
+/** A data folder, and on PostgreSQL a new database, for one Pave under benchmark; dropped at cleanup unless `keep`. */
+export async function freshBenchStore(backend: 'postgres' | 'pglite', keep = false): Promise<BenchStore> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pave-bench-${backend}-`));
+  let databaseUrl: string | undefined;
+  let dropDb = async () => undefined as void;
+  if (backend === 'postgres') {
+    process.env.PAVE_TEST_ADMIN_URL ??= ADMIN_URL;
+    const { freshPostgres } = await import('../src/testing/db.ts');
+    const db = await freshPostgres();
+    databaseUrl = db.databaseUrl;
+    dropDb = db.drop;
+  }
+  const drop = onCleanup(async () => {
+    if (keep) {
+      console.log(`kept: ${databaseUrl ?? ''} ${dataDir}`);
+      return;
+    }
+    await dropDb();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { dataDir, databaseUrl, drop };
 }

@@ -1,9 +1,15 @@
 // Entry of `npm run bench`: runs every benchmark in turn. Benchmarks print figures and never
 // assert; see each file for its settings (BENCH_SIZES, BENCH_BACKENDS, ...).
 import { cleanupAll } from './lib.ts';
+import { runAuthBench } from './auth.ts';
 import { runCatalogBench } from './catalog.ts';
+import { runSearchBench } from './search.ts';
 
-const benches: [string, () => Promise<void>][] = [['catalog', runCatalogBench]];
+const benches: [string, () => Promise<void>][] = [
+  ['catalog', runCatalogBench],
+  ['auth', runAuthBench],
+  ['search', runSearchBench],
+];
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 
 let failed = false;

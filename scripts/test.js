@@ -40,20 +40,23 @@ function run(files, backend) {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.PAVE_TEST_CONCURRENCY ?? 2}`, ...files],
+      ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.PAVE_TEST_CONCURRENCY ?? 2}`,
+        // A test that hangs fails after this long instead of holding the whole run.
+        `--test-timeout=${process.env.PAVE_TEST_TIMEOUT_MS ?? 180_000}`, ...files],
       {
         cwd: root,
         env: { ...process.env, PAVE_TEST_BACKEND: backend, PAVE_TEST_PGLITE_TEMPLATE: path.join(template, 'pg') },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    let tail = '';
+    // The whole report is kept: the list of failures printed after the totals can be long.
+    let report = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
+      report += chunk.toString();
     });
     child.on('close', (code) => {
-      const num = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+      const num = (label) => Number([...report.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].pop()?.[1] ?? 0);
       const pass = num('pass');
       let fail = num('fail');
       if (code !== 0 && fail === 0) fail = 1; // the runner itself failed (a file crashed before reporting)

@@ -3,6 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { Catalog, catalogMigrations, catalogRoutes, loadRules } from './catalog/index.ts';
+import { catalogEntityRules, catalogLocationRules, catalogPredicateCombinators } from './catalog/permissions.ts';
+import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from './audit/index.ts';
+import { SearchIndexer, searchMigrations, searchRoutes } from './search/index.ts';
+import { oidcMigrations } from './identity/oidc-migrations.ts';
+import { oidcRoutes } from './identity/oidc-routes.ts';
+import { OidcSignIn } from './identity/oidc.ts';
+import { authRoutes, Identity, identityMigrations, installAccessControl, permissionRoutes, tokenFilterCombinators, tokenRules } from './identity/index.ts';
 import {
   EventLog,
   JobQueue,
@@ -52,6 +59,9 @@ export interface PaveInstance {
   jobs: JobQueue;
   events: EventLog;
   catalog: Catalog;
+  identity: Identity;
+  audit: AuditLog;
+  search: SearchIndexer;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -81,13 +91,17 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       ...opts.settings,
     },
   });
-  const log = pino({ level: config.log.level, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const log = pino({
+    level: config.log.level,
+    // Credentials never reach the log, whatever logs a request or a reply.
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', '*.password', '*.token'],
+  });
   const store = await openStore({ databaseUrl: config.database.url, dataDir: config.data.dir, poolSize: config.database.poolSize });
   phase('store');
   let ready = false;
   let stopping = false;
   try {
-    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations]);
+    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations]);
     if (ran.length) log.info({ migrations: ran }, 'migrations applied');
   } catch (e) {
     await store.close();
@@ -101,12 +115,56 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
     pollMs: config.jobs.pollMs,
   });
   const catalog = new Catalog(store, events, jobs, config.catalog, log.child({ component: 'catalog' }));
+  const audit = new AuditLog(store, { log: log.child({ component: 'audit' }) });
+  const indexer = new SearchIndexer(store, events, log.child({ component: 'search' }));
+  await scheduleAuditRetention(jobs, audit, config.audit.retentionDays);
+  const identity = new Identity(store, config.auth, config.permission.rules);
+  identity.policy.addResourceRules('catalog-entity', catalogEntityRules, catalogPredicateCombinators);
+  identity.policy.addResourceRules('catalog-location', catalogLocationRules);
+  identity.policy.addResourceRules('auth-token', tokenRules, tokenFilterCombinators);
+  identity.resourceLoaders.set('catalog-entity', (ref) => catalog.byRef(ref));
+  // A location's "ref" in the permission API is its id.
+  identity.resourceLoaders.set('catalog-location', (id) => catalog.getLocation(id));
+  try {
+    identity.policy.check();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const bootstrap = await identity.accounts.bootstrap();
+  if (bootstrap.generatedPassword) {
+    // Shown once, on the terminal only: never in the structured log.
+    process.stdout.write(
+      `\n  Pave made the first admin account.\n    username: admin\n    password: ${bootstrap.generatedPassword}\n  It is shown only now: sign in and keep it, or set auth.local.bootstrapAdminPassword (PAVE_ADMIN_PASSWORD) before the first start.\n\n`,
+    );
+  }
+  const httpsBaseUrl = config.server.baseUrl?.startsWith('https://') ?? false;
+  const accessOptions = { identity, audit, secureCookie: config.auth.session.secureCookie, httpsBaseUrl, baseUrl: config.server.baseUrl };
+  // The provider redirects back to the public URL: server.baseUrl, or this host and port (known
+  // for certain only once listening, when the port is 0). Made now so a bad setting stops start-up.
+  const oidcFor = (port: number) =>
+    config.auth.oidc
+      ? new OidcSignIn({
+          store,
+          config: config.auth.oidc,
+          redirectUri: `${(config.server.baseUrl ?? `http://localhost:${port}`).replace(/\/+$/, '')}/api/auth/oidc/callback`,
+          log: log.child({ component: 'oidc' }),
+        })
+      : undefined;
+  let oidc = oidcFor(config.server.port);
+  let coverage: { assertCovered(): void } | undefined;
 
   const app = await createHttp({
     logger: log,
     bodyLimit: config.server.bodyLimitBytes,
     version: VERSION,
     webRoot: path.join(packageRoot(), 'dist', 'web'),
+    trustProxy: config.server.trustProxy,
+    cors: config.server.cors,
+    httpsBaseUrl,
+    beforeRoutes: async (root) => {
+      coverage = await installAccessControl(root, accessOptions);
+    },
     isReady: async () => {
       if (!ready || stopping) return false;
       try {
@@ -124,16 +182,25 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   });
   await app.register(async (api) => coreRoutes(api, { jobs, events, store }), { prefix: '/api' });
   await app.register(async (api) => catalogRoutes(api, catalog), { prefix: '/api/catalog' });
+  await app.register(async (api) => authRoutes(api, { ...accessOptions, oidcDisplayName: config.auth.oidc?.displayName }), { prefix: '/api/auth' });
+  if (oidc) await app.register(async (api) => oidcRoutes(api, { ...accessOptions, oidc: () => oidc! }), { prefix: '/api/auth/oidc' });
+  await app.register(async (api) => auditRoutes(api, audit), { prefix: '/api/audit' });
+  await app.register(async (api) => permissionRoutes(api, identity), { prefix: '/api/permission' });
+  await app.register(async (api) => searchRoutes(api, { store, indexer }), { prefix: '/api/search' });
+  await app.ready();
+  coverage!.assertCovered();
 
   phase('http');
   const demoRoot = path.join(packageRoot(), 'examples', 'all.yaml');
   await catalog.start(config.demo ? [{ type: 'file', target: demoRoot }] : []);
+  await indexer.start();
 
   phase('catalog');
   await app.listen({ port: config.server.port, host: config.server.host });
   phase('listen');
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
+  if (port !== config.server.port) oidc = oidcFor(port);
   const url = config.server.baseUrl ?? `http://localhost:${port}`;
   // Work starts once the server answers: on the embedded store a long first import would
   // otherwise hold the one connection while start-up waits behind it.
@@ -150,10 +217,12 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       await app.close(); // lets in-flight requests finish
       await jobs.stop(config.server.shutdownGraceSeconds * 1000);
       await catalog.stop();
+      await indexer.stop();
+      await audit.stop();
       await store.close();
       log.info('Pave stopped');
     })());
-  return { url, port, config, store, jobs, events, catalog, log, stop };
+  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, log, stop };
 }
 
 async function waitForLocations(store: Store, timeoutMs = 60_000): Promise<void> {

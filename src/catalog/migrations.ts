@@ -73,4 +73,9 @@ export const catalogMigrations: Migration[] = [
       create index catalog_search_facets on catalog_search (key, original_value);
     `,
   },
+  {
+    // Who registered a location: members may change or remove the locations they registered.
+    id: '0101-catalog-location-creator',
+    sql: `alter table catalog_locations add column created_by text;`,
+  },
 ];

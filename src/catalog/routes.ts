@@ -1,9 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { badInput } from '../core/errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { badInput, notFound } from '../core/errors.ts';
+import '../identity/access.ts';
 import { parseFields } from './fields.ts';
 import { andPredicates, filtersToPredicate, type Predicate } from './predicates.ts';
-import { decodeCursor, type Catalog, type EntityJson, type EntityPage, type OrderField } from './service.ts';
+import { refOf } from './refs.ts';
+import { decodeCursor, type Catalog, type EntityJson, type EntityPage, type Location, type OrderField } from './service.ts';
 
 // Entities leave the store as JSON text and are sent as they are, never parsed on the way.
 const jsonList = (items: (EntityJson | null)[]) => `[${items.map((i) => i ?? 'null').join(',')}]`;
@@ -27,6 +30,22 @@ const Page = Type.Object({
 const Facets = Type.Object({ facets: Type.Record(Type.String(), Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() }))) });
 
 const tags = ['catalog'];
+const READ = 'catalog.entity.read';
+
+/** What the caller may read, as a predicate every entity query adds (undefined: everything). */
+const readScope = (req: FastifyRequest) => req.access.filter<Predicate>(READ);
+
+/** An entity the caller may not read is reported as missing, as Backstage does. */
+function readable<T>(req: FastifyRequest, entity: T, what: string): T {
+  if (!req.access.allows(READ, entity)) throw notFound('ENTITY_NOT_FOUND', `No entity ${what}`, {});
+  return entity;
+}
+
+function visibleLocation(req: FastifyRequest, l: Location): Location {
+  if (!req.access.allows('catalog.location.read', l)) throw notFound('LOCATION_NOT_FOUND', `Found no location with ID ${l.id}`, { id: l.id });
+  return l;
+}
+
 
 function parseOrder(raw: string[] | undefined): OrderField[] | undefined {
   return raw?.map((o) => {
@@ -64,7 +83,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   });
   app.get<{ Querystring: Static<typeof EntitiesQuery> }>(
     '/entities',
-    { schema: { tags, summary: 'List entities (filter, fields, order, offset/limit/after)', querystring: EntitiesQuery, response: { 200: EntityList } } },
+    { config: { permission: READ }, schema: { tags, summary: 'List entities (filter, fields, order, offset/limit/after)', querystring: EntitiesQuery, response: { 200: EntityList } } },
     async (req, reply) => {
       const q = req.query;
       let { offset, limit } = q;
@@ -76,7 +95,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         }
       }
       const { items, more } = await catalog.listEntities({
-        predicate: filtersToPredicate(q.filter ?? []),
+        predicate: andPredicates(filtersToPredicate(q.filter ?? []), readScope(req)),
         fields: parseFields(q.fields),
         order: parseOrder(q.order),
         offset,
@@ -105,13 +124,15 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   });
   app.get<{ Querystring: Static<typeof ByQueryGet> }>(
     '/entities/by-query',
-    { schema: { tags, summary: 'Query entities with cursor paging', querystring: ByQueryGet, response: { 200: Page } } },
+    { config: { permission: READ }, schema: { tags, summary: 'Query entities with cursor paging', querystring: ByQueryGet, response: { 200: Page } } },
     async (req, reply) => {
       const q = req.query;
+      const scope = readScope(req);
       if (q.cursor !== undefined) {
-        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(q.cursor), limit: limitOf(q.limit), fields: parseFields(q.fields) })));
+        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(q.cursor), limit: limitOf(q.limit), fields: parseFields(q.fields), scope })));
       }
       const page = await catalog.queryEntities({
+        scope,
         predicate: filtersToPredicate(q.filter ?? []),
         orderFields: parseOrderFields(q.orderField),
         fullTextFilter: q.fullTextFilterTerm ? { term: q.fullTextFilterTerm, fields: parseFields(q.fullTextFilterFields) } : undefined,
@@ -136,14 +157,16 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   });
   app.post<{ Body: Static<typeof ByQueryBody> }>(
     '/entities/by-query',
-    { schema: { tags, summary: 'Query entities with a predicate', body: ByQueryBody, response: { 200: Page } } },
+    { config: { permission: READ }, schema: { tags, summary: 'Query entities with a predicate', body: ByQueryBody, response: { 200: Page } } },
     async (req, reply) => {
       const b = req.body ?? {};
+      const scope = readScope(req);
       if (b.cursor !== undefined) {
         if (b.cursor === '') throw badInput('INVALID_CURSOR', 'Cursor cannot be empty');
-        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(b.cursor), limit: limitOf(b.limit), fields: parseFields(b.fields) })));
+        return reply.type(JSON_TYPE).send(jsonPage(await catalog.queryEntities({ cursor: decodeCursor(b.cursor), limit: limitOf(b.limit), fields: parseFields(b.fields), scope })));
       }
       const page = await catalog.queryEntities({
+        scope,
         predicate: checkPredicate(b.query),
         orderFields: b.orderBy,
         fullTextFilter: b.fullTextFilter,
@@ -160,6 +183,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   app.post<{ Body: Static<typeof ByRefsBody>; Querystring: { filter?: string[]; fields?: string[] } }>(
     '/entities/by-refs',
     {
+      config: { permission: READ },
       schema: {
         tags,
         summary: 'Fetch entities by ref, in order (null for a miss)',
@@ -170,32 +194,44 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
     },
     async (req, reply) => {
       const fields = parseFields([...(req.body.fields ?? []), ...(req.query.fields ?? [])]);
-      const predicate = andPredicates(checkPredicate(req.body.query), filtersToPredicate(req.query.filter ?? []));
+      const predicate = andPredicates(checkPredicate(req.body.query), filtersToPredicate(req.query.filter ?? []), readScope(req));
       return reply.type(JSON_TYPE).send(`{"items":${jsonList(await catalog.byRefs(req.body.entityRefs, predicate, fields))}}`);
     },
   );
 
   app.get<{ Params: { uid: string } }>(
     '/entities/by-uid/:uid',
-    { schema: { tags, summary: 'Fetch an entity by uid', params: Type.Object({ uid: Type.String() }), response: { 200: Entity } } },
-    async (req) => catalog.byUid(req.params.uid),
+    { config: { permission: READ }, schema: { tags, summary: 'Fetch an entity by uid', params: Type.Object({ uid: Type.String() }), response: { 200: Entity } } },
+    async (req) => readable(req, await catalog.byUid(req.params.uid), `with uid ${req.params.uid}`),
   );
   app.delete<{ Params: { uid: string } }>(
     '/entities/by-uid/:uid',
-    { schema: { tags, summary: 'Remove an entity (its location may produce it again)', params: Type.Object({ uid: Type.String() }) } },
+    { config: { permission: 'catalog.entity.delete' }, schema: { tags, summary: 'Remove an entity (its location may produce it again)', params: Type.Object({ uid: Type.String() }) } },
     async (req, reply) => {
+      const entity = await catalog.byUid(req.params.uid).catch(() => undefined);
+      // Nothing to remove answers as a removal did; the caller learns nothing about other entities.
+      if (entity === undefined) {
+        req.access.nothingToDecide('catalog.entity.delete');
+        return reply.status(204).send();
+      }
+      req.audit.target = refOf(entity);
+      req.access.authorize('catalog.entity.delete', entity);
       await catalog.deleteByUid(req.params.uid);
       return reply.status(204).send();
     },
   );
   app.get<{ Params: Static<typeof EntityPath> }>(
     '/entities/by-name/:kind/:namespace/:name',
-    { schema: { tags, summary: 'Fetch an entity by kind, namespace and name', params: EntityPath, response: { 200: Entity } } },
-    async (req) => catalog.byName(req.params.kind, req.params.namespace, req.params.name),
+    { config: { permission: READ }, schema: { tags, summary: 'Fetch an entity by kind, namespace and name', params: EntityPath, response: { 200: Entity } } },
+    async (req) => {
+      const { kind, namespace, name } = req.params;
+      return readable(req, await catalog.byName(kind, namespace, name), `named ${kind}:${namespace}/${name}`.toLowerCase());
+    },
   );
   app.get<{ Params: Static<typeof EntityPath> }>(
     '/entities/by-name/:kind/:namespace/:name/ancestry',
     {
+      config: { permission: READ },
       schema: {
         tags,
         summary: 'The entity and the locations it came through',
@@ -203,25 +239,29 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         response: { 200: Type.Object({ rootEntityRef: Type.String(), items: Type.Array(Type.Object({ entity: Entity, parentEntityRefs: StringList })) }) },
       },
     },
-    async (req) => catalog.ancestry(req.params.kind, req.params.namespace, req.params.name),
+    async (req) => {
+      const { kind, namespace, name } = req.params;
+      readable(req, await catalog.byName(kind, namespace, name), `named ${kind}:${namespace}/${name}`.toLowerCase());
+      return catalog.ancestry(kind, namespace, name);
+    },
   );
 
   const FacetsQuery = Type.Object({ facet: StringList, filter: Type.Optional(StringList) });
   app.get<{ Querystring: Static<typeof FacetsQuery> }>(
     '/entity-facets',
-    { schema: { tags, summary: 'Count entities by the values of fields', querystring: FacetsQuery, response: { 200: Facets } } },
+    { config: { permission: READ }, schema: { tags, summary: 'Count entities by the values of fields', querystring: FacetsQuery, response: { 200: Facets } } },
     async (req) => {
       if (!req.query.facet?.length) throw badInput('INVALID_REQUEST', 'Missing facet parameter');
-      return { facets: await catalog.facets(req.query.facet, filtersToPredicate(req.query.filter ?? [])) };
+      return { facets: await catalog.facets(req.query.facet, andPredicates(filtersToPredicate(req.query.filter ?? []), readScope(req))) };
     },
   );
   const FacetsBody = Type.Object({ facets: StringList, query: Type.Optional(Type.Any()) });
   app.post<{ Body: Static<typeof FacetsBody> }>(
     '/entity-facets',
-    { schema: { tags, summary: 'Count entities by the values of fields, with a predicate', body: FacetsBody, response: { 200: Facets } } },
+    { config: { permission: READ }, schema: { tags, summary: 'Count entities by the values of fields, with a predicate', body: FacetsBody, response: { 200: Facets } } },
     async (req) => {
       if (!req.body.facets.length) throw badInput('INVALID_REQUEST', 'Missing facets: name at least one field');
-      return { facets: await catalog.facets(req.body.facets, checkPredicate(req.body.query)) };
+      return { facets: await catalog.facets(req.body.facets, andPredicates(checkPredicate(req.body.query), readScope(req))) };
     },
   );
 
@@ -232,6 +272,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   app.post<{ Body: Static<typeof LocationSpec>; Querystring: Static<typeof AddLocationQuery> }>(
     '/locations',
     {
+      config: { permission: 'catalog.location.create' },
       schema: {
         tags,
         summary: 'Register a location (file path, glob or folder, or URL); dryRun previews its entities',
@@ -242,19 +283,25 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
     },
     async (req, reply) => {
       const dryRun = req.query.dryRun === true || /^(true|yes|1|y)$/i.test(String(req.query.dryRun ?? ''));
-      const result = await catalog.addLocation(req.body as any, { dryRun, onConflict: req.query.onConflict });
+      req.audit.target = `${req.body.type}:${req.body.target}`;
+      const result = await catalog.addLocation(req.body as any, { dryRun, onConflict: req.query.onConflict, createdBy: req.principal.ref });
       return reply.status(201).send(result);
     },
   );
   app.get(
     '/locations',
-    { schema: { tags, summary: 'List registered locations with their state and errors', response: { 200: Type.Array(Type.Object({ data: Location })) } } },
-    async () => (await catalog.listLocations()).map((l) => ({ data: catalog.publicLocation(l) })),
+    {
+      config: { permission: 'catalog.location.read' },
+      schema: { tags, summary: 'List registered locations with their state and errors', response: { 200: Type.Array(Type.Object({ data: Location })) } },
+    },
+    async (req) =>
+      (await catalog.listLocations()).filter((l) => req.access.allows('catalog.location.read', l)).map((l) => ({ data: catalog.publicLocation(l) })),
   );
   const LocationsQueryBody = Type.Object({ cursor: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1 })), query: Type.Optional(Type.Any()) });
   app.post<{ Body: Static<typeof LocationsQueryBody> }>(
     '/locations/by-query',
     {
+      config: { permission: 'catalog.location.read' },
       schema: {
         tags,
         summary: 'Query locations with a predicate and cursor',
@@ -264,6 +311,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
     },
     async (req) => {
       const b = req.body ?? {};
+      const visible = (l: Location) => req.access.allows('catalog.location.read', l);
       if (b.cursor !== undefined) {
         if (b.cursor === '') throw badInput('INVALID_CURSOR', 'Cursor cannot be empty');
         let c: { limit: number; afterId: string; query?: Predicate };
@@ -272,47 +320,71 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
         } catch {
           throw badInput('INVALID_CURSOR', 'Malformed cursor: pass back pageInfo.nextCursor unchanged');
         }
-        return catalog.queryLocations(c.query, b.limit ?? c.limit, c.afterId);
+        return catalog.queryLocations(c.query, b.limit ?? c.limit, c.afterId, visible);
       }
-      return catalog.queryLocations(checkPredicate(b.query), b.limit ?? 1000);
+      return catalog.queryLocations(checkPredicate(b.query), b.limit ?? 1000, undefined, visible);
     },
   );
   app.get<{ Params: { id: string } }>(
     '/locations/:id',
-    { schema: { tags, summary: 'One location with its state and errors', params: Type.Object({ id: Type.String() }), response: { 200: Location } } },
-    async (req) => catalog.publicLocation(await catalog.getLocation(req.params.id)),
+    {
+      config: { permission: 'catalog.location.read' },
+      schema: { tags, summary: 'One location with its state and errors', params: Type.Object({ id: Type.String() }), response: { 200: Location } },
+    },
+    async (req) => catalog.publicLocation(visibleLocation(req, await catalog.getLocation(req.params.id))),
   );
   app.put<{ Params: { id: string }; Body: Static<typeof LocationSpec> }>(
     '/locations/:id',
-    { schema: { tags, summary: 'Change where a location points', params: Type.Object({ id: Type.String() }), body: LocationSpec, response: { 200: Location } } },
-    async (req) => catalog.publicLocation(await catalog.updateLocation(req.params.id, req.body as any)),
+    {
+      config: { permission: 'catalog.location.update' },
+      schema: { tags, summary: 'Change where a location points', params: Type.Object({ id: Type.String() }), body: LocationSpec, response: { 200: Location } },
+    },
+    async (req) => {
+      req.access.authorize('catalog.location.update', await catalog.getLocation(req.params.id));
+      return catalog.publicLocation(await catalog.updateLocation(req.params.id, req.body as any));
+    },
   );
   app.delete<{ Params: { id: string } }>(
     '/locations/:id',
-    { schema: { tags, summary: 'Unregister a location and remove its entities', params: Type.Object({ id: Type.String() }) } },
+    { config: { permission: 'catalog.location.delete' }, schema: { tags, summary: 'Unregister a location and remove its entities', params: Type.Object({ id: Type.String() }) } },
     async (req, reply) => {
+      const location = await catalog.getLocation(req.params.id);
+      req.audit.target = `${location.type}:${location.target}`;
+      req.access.authorize('catalog.location.delete', location);
       await catalog.deleteLocation(req.params.id);
       return reply.status(204).send();
     },
   );
   app.post<{ Params: { id: string } }>(
     '/locations/:id/refresh',
-    { schema: { tags, summary: 'Re-read a location now (Pave extension)', params: Type.Object({ id: Type.String() }), response: { 202: Type.Object({ jobId: Type.Integer() }) } } },
+    {
+      config: { permission: 'catalog.location.refresh' },
+      schema: { tags, summary: 'Re-read a location now (Pave extension)', params: Type.Object({ id: Type.String() }), response: { 202: Type.Object({ jobId: Type.Integer() }) } },
+    },
     async (req, reply) => {
-      await catalog.getLocation(req.params.id);
+      req.access.authorize('catalog.location.refresh', await catalog.getLocation(req.params.id));
       return reply.status(202).send({ jobId: await catalog.refreshLocation(req.params.id) });
     },
   );
   app.get<{ Params: Static<typeof EntityPath> }>(
     '/locations/by-entity/:kind/:namespace/:name',
-    { schema: { tags, summary: 'The registered location an entity came from', params: EntityPath, response: { 200: Location } } },
-    async (req) => catalog.publicLocation(await catalog.locationByEntity(`${req.params.kind}:${req.params.namespace}/${req.params.name}`)),
+    {
+      config: { permission: 'catalog.location.read' },
+      schema: { tags, summary: 'The registered location an entity came from', params: EntityPath, response: { 200: Location } },
+    },
+    async (req) => catalog.publicLocation(visibleLocation(req, await catalog.locationByEntity(`${req.params.kind}:${req.params.namespace}/${req.params.name}`))),
   );
 
   app.post<{ Body: { entityRef: string } }>(
     '/refresh',
-    { schema: { tags, summary: 'Re-read the location an entity came from', body: Type.Object({ entityRef: Type.String(), authorizationToken: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    {
+      config: { permission: 'catalog.entity.refresh' },
+      schema: { tags, summary: 'Re-read the location an entity came from', body: Type.Object({ entityRef: Type.String(), authorizationToken: Type.Optional(Type.String()) }, { additionalProperties: false }) },
+    },
     async (req, reply) => {
+      req.audit.target = req.body.entityRef;
+      const entity = await catalog.byRef(req.body.entityRef);
+      req.access.authorize('catalog.entity.refresh', entity);
       await catalog.refreshEntity(req.body.entityRef);
       return reply.status(200).send();
     },
@@ -320,7 +392,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
 
   app.post<{ Body: { entity: unknown; location: string } }>(
     '/validate-entity',
-    { schema: { tags, summary: 'Validate an entity as processing would', body: Type.Object({ entity: Type.Any(), location: Type.String() }) } },
+    { config: { permission: 'catalog.entity.validate' }, schema: { tags, summary: 'Validate an entity as processing would', body: Type.Object({ entity: Type.Any(), location: Type.String() }) } },
     async (req, reply) => {
       const errors = await catalog.validateEntity(req.body.entity, req.body.location);
       if (errors.length) return reply.status(400).send({ errors });
@@ -334,7 +406,7 @@ export async function catalogRoutes(app: FastifyInstance, catalog: Catalog): Pro
   });
   app.post<{ Body: Static<typeof AnalyzeBody> }>(
     '/analyze-location',
-    { schema: { tags, summary: 'Find the entity files at a location, or suggest one', body: AnalyzeBody } },
+    { config: { permission: 'catalog.location.analyze' }, schema: { tags, summary: 'Find the entity files at a location, or suggest one', body: AnalyzeBody } },
     async (req) => {
       const { location } = req.body;
       const type = (location.type ?? 'url') as 'file' | 'url';

@@ -32,6 +32,8 @@ export interface Location {
   target: string;
   entityRef: string;
   status: LocationStatus;
+  /** Who registered it through the API (null for pave.yaml and older locations). */
+  createdBy: string | null;
 }
 
 interface LocationRow {
@@ -43,6 +45,7 @@ interface LocationRow {
   last_read_at: Date | null;
   last_ok_at: Date | null;
   errors: LocationProblem[];
+  created_by: string | null;
 }
 
 export interface OrderField {
@@ -90,6 +93,7 @@ function toLocation(r: LocationRow): Location {
     target: r.target,
     entityRef: locationEntityRef(r, r.entity_name),
     status: { state: r.state, lastReadAt: iso(r.last_read_at), lastOkAt: iso(r.last_ok_at), errors: r.errors },
+    createdBy: r.created_by ?? null,
   };
 }
 
@@ -182,12 +186,12 @@ export class Catalog {
     return row;
   }
 
-  private async insertLocation(spec: LocationSpec, source: 'api' | 'config'): Promise<Location> {
+  private async insertLocation(spec: LocationSpec, source: 'api' | 'config', createdBy?: string): Promise<Location> {
     const id = randomUUID();
     const row = await this.store.tx(async (q) => {
       const [r] = await q.query<LocationRow>(
-        `insert into catalog_locations (id, type, target, source, entity_name) values ($1, $2, $3, $4, $5) returning *`,
-        [id, spec.type, spec.target, source, generatedLocationName(spec)],
+        `insert into catalog_locations (id, type, target, source, entity_name, created_by) values ($1, $2, $3, $4, $5, $6) returning *`,
+        [id, spec.type, spec.target, source, generatedLocationName(spec), createdBy ?? null],
       );
       await this.events.append(q, [{ type: 'catalog.location.added', subject: `location:${id}`, payload: { type: spec.type, target: spec.target, source } }]);
       await this.jobs.enqueue(PROCESS_JOB, { locationId: id }, { dedupeKey: `${PROCESS_JOB}:${id}` }, q);
@@ -198,7 +202,7 @@ export class Catalog {
     return toLocation(row);
   }
 
-  async addLocation(input: LocationSpec, opts: { dryRun?: boolean; onConflict?: 'refresh' | 'reject'; waitMs?: number } = {}) {
+  async addLocation(input: LocationSpec, opts: { dryRun?: boolean; onConflict?: 'refresh' | 'reject'; waitMs?: number; createdBy?: string } = {}) {
     const spec = this.normalizeSpec(input);
     const existing = await this.findLocation(spec);
     if (opts.dryRun) {
@@ -225,7 +229,7 @@ export class Catalog {
       await this.refreshLocation(existing.id);
       location = toLocation(existing);
     } else {
-      location = await this.insertLocation(spec, 'api');
+      location = await this.insertLocation(spec, 'api', opts.createdBy);
     }
     // Processing is quick; waiting a little lets the caller see the entities in the answer.
     const entities = await this.waitForLocation(location.id, opts.waitMs ?? 5_000);
@@ -262,8 +266,8 @@ export class Catalog {
     return toLocation(rows[0]);
   }
 
-  async queryLocations(predicate: Predicate | undefined, limit: number, afterId?: string) {
-    const all = (await this.listLocations()).filter((l) => matchLocation(l, predicate));
+  async queryLocations(predicate: Predicate | undefined, limit: number, afterId?: string, visible: (l: Location) => boolean = () => true) {
+    const all = (await this.listLocations()).filter((l) => visible(l) && matchLocation(l, predicate));
     all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const rest = afterId ? all.filter((l) => l.id > afterId) : all;
     const page = rest.slice(0, limit);
@@ -491,6 +495,8 @@ export class Catalog {
     offset?: number;
     fields?: string[];
     totalItems?: 'include' | 'exclude';
+    /** What the caller may read: applied to every page, never stored in the cursor. */
+    scope?: Predicate;
   }): Promise<EntityPage> {
     const limit = req.limit ?? 200;
     const c: QueryCursor = req.cursor ?? {
@@ -503,6 +509,7 @@ export class Catalog {
     const params: unknown[] = [];
     const conds: string[] = [];
     if (c.query) conds.push(predicateToSql(c.query, params));
+    if (req.scope) conds.push(predicateToSql(req.scope, params));
     if (c.fullTextFilter?.term) {
       const pattern = `%${c.fullTextFilter.term.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
       params.push(pattern);

@@ -19,6 +19,16 @@ export const configSchema = {
         baseUrl: { type: 'string', pattern: '^https?://' },
         bodyLimitBytes: { type: 'integer', minimum: 1024, default: 5 * 1024 * 1024 },
         shutdownGraceSeconds: { type: 'number', minimum: 0, default: 10 },
+        trustProxy: { type: 'boolean', default: false },
+        cors: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            origins: { type: 'array', items: { type: 'string', pattern: '^https?://' }, default: [] },
+            credentials: { type: 'boolean', default: false },
+          },
+        },
       },
     },
     data: {
@@ -37,6 +47,126 @@ export const configSchema = {
       },
     },
     demo: { type: 'boolean', default: true },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        session: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            idleMinutes: { type: 'number', exclusiveMinimum: 0, default: 480 },
+            absoluteHours: { type: 'number', exclusiveMinimum: 0, default: 168 },
+            secureCookie: { enum: ['auto', 'always', 'never'], default: 'auto' },
+          },
+        },
+        local: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            bootstrapAdminPassword: { type: 'string', minLength: 12 },
+            minPasswordLength: { type: 'integer', minimum: 8, default: 12 },
+            maxFailedAttempts: { type: 'integer', minimum: 1, default: 5 },
+            lockoutMinutes: { type: 'number', minimum: 0, default: 15 },
+            signInsPerMinutePerAddress: { type: 'integer', minimum: 1, default: 20 },
+          },
+        },
+        guest: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { enabled: { type: 'boolean', default: false } },
+        },
+        oidc: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['issuer', 'clientId'],
+          properties: {
+            issuer: { type: 'string', pattern: '^https?://' },
+            clientId: { type: 'string', minLength: 1 },
+            clientSecret: { type: 'string' },
+            scope: { type: 'string', default: 'openid profile email' },
+            displayName: { type: 'string', default: 'Single sign-on' },
+            clockToleranceSeconds: { type: 'number', minimum: 0, default: 30 },
+            allowInsecureHttp: { type: 'boolean', default: false },
+            unknownUsers: { enum: ['refuse', 'guest'], default: 'refuse' },
+            resolvers: {
+              type: 'array',
+              default: [{ resolver: 'emailMatchingUserEntityProfileEmail' }],
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['resolver'],
+                properties: {
+                  resolver: {
+                    enum: [
+                      'emailMatchingUserEntityProfileEmail',
+                      'emailLocalPartMatchingUserEntityName',
+                      'preferredUsernameMatchingUserEntityName',
+                      'emailMatchingUserEntityAnnotation',
+                    ],
+                  },
+                  annotation: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        roles: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            admins: { type: 'array', items: { type: 'string' }, default: [] },
+            viewers: { type: 'array', items: { type: 'string' }, default: [] },
+            defaultRole: { enum: ['admin', 'member', 'viewer'], default: 'member' },
+          },
+        },
+        tokens: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            defaultLifetimeDays: { type: 'number', minimum: 0.001, default: 90 },
+            maxLifetimeDays: { type: 'number', minimum: 0.001, default: 365 },
+            cacheSeconds: { type: 'number', minimum: 0, default: 10 },
+          },
+        },
+      },
+    },
+    permission: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        rules: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['permissions', 'decision'],
+            properties: {
+              roles: { type: 'array', items: { enum: ['admin', 'member', 'viewer', 'guest', 'service', 'anonymous'] } },
+              permissions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              decision: { enum: ['allow', 'deny', 'conditional'] },
+              conditions: { type: 'object' },
+            },
+          },
+        },
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { retentionDays: { type: 'number', minimum: 1, default: 365 } },
+    },
+
     log: {
       type: 'object',
       additionalProperties: false,
@@ -100,11 +230,59 @@ export interface CustomKind {
   schema: Record<string, unknown>;
 }
 
+export type Role = 'admin' | 'member' | 'viewer';
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  scope: string;
+  displayName: string;
+  clockToleranceSeconds: number;
+  allowInsecureHttp: boolean;
+  unknownUsers: 'refuse' | 'guest';
+  resolvers: { resolver: string; annotation?: string }[];
+}
+
+export interface AuthConfig {
+  session: { idleMinutes: number; absoluteHours: number; secureCookie: 'auto' | 'always' | 'never' };
+  local: {
+    enabled: boolean;
+    bootstrapAdminPassword?: string;
+    minPasswordLength: number;
+    maxFailedAttempts: number;
+    lockoutMinutes: number;
+    signInsPerMinutePerAddress: number;
+  };
+  guest: { enabled: boolean };
+  oidc?: OidcConfig;
+  roles: { admins: string[]; viewers: string[]; defaultRole: Role };
+  tokens: { defaultLifetimeDays: number; maxLifetimeDays: number; cacheSeconds: number };
+}
+
+export interface PolicyRuleConfig {
+  roles?: string[];
+  permissions: string[];
+  decision: 'allow' | 'deny' | 'conditional';
+  conditions?: Record<string, unknown>;
+}
+
 export interface PaveConfig {
-  server: { port: number; host: string; baseUrl?: string; bodyLimitBytes: number; shutdownGraceSeconds: number };
+  server: {
+    port: number;
+    host: string;
+    baseUrl?: string;
+    bodyLimitBytes: number;
+    shutdownGraceSeconds: number;
+    trustProxy: boolean;
+    cors: { origins: string[]; credentials: boolean };
+  };
   data: { dir: string };
   database: { url?: string; poolSize: number };
   demo: boolean;
+  auth: AuthConfig;
+  permission: { rules: PolicyRuleConfig[] };
+  audit: { retentionDays: number };
   log: { level: string };
   jobs: { concurrency: number; leaseSeconds: number; pollMs: number };
   catalog: {
@@ -125,6 +303,7 @@ const ENV_ALIASES: Record<string, string> = {
   PAVE_DEMO: 'demo',
   DATABASE_URL: 'database.url',
   PAVE_LOG_LEVEL: 'log.level',
+  PAVE_ADMIN_PASSWORD: 'auth.local.bootstrapAdminPassword',
 };
 
 type Leaf = { path: string; type: string };

@@ -108,9 +108,12 @@ describe('job queue', () => {
     const id = await dead.enqueue('test.orphan', {});
     await new Promise((r) => setTimeout(r, 150));
     assert.equal((await dead.get(id)).status, 'running');
-    // The worker vanishes the way a killed process does: its lease lapses and no heartbeat of its
-    // renews it (the row no longer names it as the holder).
-    await store.query(`update pave_jobs set locked_by = 'killed-worker', locked_until = now() - interval '1 second' where id = $1`, [id]);
+    // The worker vanishes the way a killed process does: it claims nothing more, its heartbeat
+    // stops, and the row still names it as the holder with a lease that has run out. (Left
+    // polling, the "dead" queue could claim the expired job back before the second one does.)
+    await dead.stop(20);
+    await store.query(`update pave_jobs set locked_until = now() - interval '1 second' where id = $1`, [id]);
+    assert.equal((await dead.get(id)).status, 'running', 'the orphaned job is still marked running');
     const alive = queue({ leaseMs: 5_000 });
     alive.register('test.orphan', async () => 'done by the second worker');
     await alive.start();
@@ -120,7 +123,6 @@ describe('job queue', () => {
     assert.equal(job.attempts, 2);
     release();
     await alive.stop();
-    await dead.stop(100);
     // The dead worker's late completion must not overwrite the result.
     assert.equal((await alive.get(id)).result, 'done by the second worker');
   });

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import './route-config.ts';
 import type { EventLog, JobQueue, JobStatus, Store } from '../core/index.ts';
 
 const Job = Type.Object({}, { additionalProperties: true, description: 'A job of the durable queue' });
@@ -10,6 +11,7 @@ export async function coreRoutes(app: FastifyInstance, deps: { jobs: JobQueue; e
   app.get<{ Querystring: { status?: JobStatus; kind?: string; limit?: number; before?: number } }>(
     '/jobs',
     {
+      config: { permission: 'jobs.read' },
       schema: {
         tags: ['jobs'],
         summary: 'List jobs, newest first (running, queued, failed, succeeded)',
@@ -26,17 +28,18 @@ export async function coreRoutes(app: FastifyInstance, deps: { jobs: JobQueue; e
   );
   app.get<{ Params: { id: number } }>(
     '/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'One job', params: Type.Object({ id: Type.Integer() }), response: { 200: Job } } },
+    { config: { permission: 'jobs.read' }, schema: { tags: ['jobs'], summary: 'One job', params: Type.Object({ id: Type.Integer() }), response: { 200: Job } } },
     async (req) => jobs.get(req.params.id),
   );
   app.post<{ Params: { id: number } }>(
     '/jobs/:id/retry',
-    { schema: { tags: ['jobs'], summary: 'Queue a failed job again', params: Type.Object({ id: Type.Integer() }), response: { 200: Job } } },
+    { config: { permission: 'jobs.retry' }, schema: { tags: ['jobs'], summary: 'Queue a failed job again', params: Type.Object({ id: Type.Integer() }), response: { 200: Job } } },
     async (req) => jobs.retry(req.params.id),
   );
   app.get<{ Querystring: { after?: string; type?: string[]; subject?: string; limit?: number } }>(
     '/events',
     {
+      config: { permission: 'events.read' },
       schema: {
         tags: ['events'],
         summary: 'Read the event log after a cursor',

@@ -8,6 +8,8 @@ const NAME_BY_STATUS: Record<number, string> = {
   403: 'NotAllowedError',
   404: 'NotFoundError',
   409: 'ConflictError',
+  423: 'NotAllowedError',
+  429: 'ServiceUnavailableError',
   413: 'InputError',
   415: 'InputError',
   503: 'ServiceUnavailableError',
@@ -22,6 +24,7 @@ export function errorBody(req: FastifyRequest, status: number, code: string, mes
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) {
+  if (status === 401) reply.header('www-authenticate', `Bearer realm="pave", error="invalid_token"`);
   return reply.status(status).type('application/json; charset=utf-8').send(errorBody(req, status, code, message, details));
 }
 

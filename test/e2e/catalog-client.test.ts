@@ -187,7 +187,13 @@ before(async () => {
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 
   pave = await startTestPave();
-  client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => `${pave.url}/api/catalog` }, fetchApi: { fetch } });
+  // Pave's API wants a token; a Backstage app's fetchApi adds its credentials the same way.
+  const authedFetch: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${pave.token}`);
+    return fetch(input, { ...init, headers });
+  };
+  client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => `${pave.url}/api/catalog` }, fetchApi: { fetch: authedFetch } });
   const added = await client.addLocation({ type: 'file', target: rootFile });
   rootLocationId = added.location.id;
   await eventually(async () => {
@@ -255,7 +261,9 @@ describe('CatalogClient against Pave', () => {
     assert.deepEqual(beyond.items, []);
 
     // `after` is the opaque cursor of the Link header; the client passes it through.
-    const raw = await fetch(`${pave.url}/api/catalog/entities?filter=kind%3Dcomponent&fields=metadata.name&order=asc%3Ametadata.name&limit=3`);
+    const raw = await fetch(`${pave.url}/api/catalog/entities?filter=kind%3Dcomponent&fields=metadata.name&order=asc%3Ametadata.name&limit=3`, {
+      headers: { authorization: `Bearer ${pave.token}` },
+    });
     const link = raw.headers.get('link');
     assert.ok(link, 'link');
     const afterCursor = new URL(/^<([^>]+)>/.exec(link)![1], pave.url).searchParams.get('after')!;

@@ -9,10 +9,16 @@ import { startTestPave, type TestPave } from '../../src/testing/pave.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
+// Nothing from the machine running the tests: no PAVE_TOKEN, PAVE_SERVER or saved sign-in.
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PAVE_TOKEN' && k !== 'PAVE_SERVER'));
+const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pave-cli-config-'));
 
 async function pave(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: root,
+      env: { ...cleanEnv, PAVE_CONFIG_DIR: configDir, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (e: any) {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
@@ -63,6 +69,7 @@ spec:
   after(async () => {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(configDir, { recursive: true, force: true });
   });
 
   test('validate passes good files with exit code 0', async () => {
@@ -86,19 +93,21 @@ spec:
 
   test('import, list and get against a running Pave', async () => {
     const flags = ['--server', server.url];
-    const dry = await pave([...flags, 'catalog', 'import', '--dry-run', '--json', path.join(dir, 'good.yaml')]);
+    // The running Pave wants a token; an admin's, so the checks below are about the catalog.
+    const auth = { PAVE_TOKEN: server.token };
+    const dry = await pave([...flags, 'catalog', 'import', '--dry-run', '--json', path.join(dir, 'good.yaml')], auth);
     assert.equal(dry.code, 0, dry.stderr);
     assert.ok(JSON.parse(dry.stdout).entities.some((e: any) => e.metadata.name === 'checkout'), 'JSON.parse(dry.stdout).entities.some((e: any) => e.metadata.name === \'checkout\')');
-    const imp = await pave([...flags, 'catalog', 'import', path.join(dir, 'good.yaml')]);
+    const imp = await pave([...flags, 'catalog', 'import', path.join(dir, 'good.yaml')], auth);
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /component:default\/checkout/);
-    const list = await pave([...flags, 'catalog', 'list', '--filter', 'kind=component', '--json']);
+    const list = await pave([...flags, 'catalog', 'list', '--filter', 'kind=component', '--json'], auth);
     const page = JSON.parse(list.stdout);
     assert.deepEqual(page.items.map((e: any) => e.metadata.name), ['checkout']);
-    const get = await pave([...flags, 'catalog', 'get', 'component:checkout']);
+    const get = await pave([...flags, 'catalog', 'get', 'component:checkout'], auth);
     assert.match(get.stdout, /name: checkout/);
     assert.match(get.stdout, /targetRef: group:default\/team-a/);
-    const missing = await pave([...flags, 'catalog', 'get', 'component:nope']);
+    const missing = await pave([...flags, 'catalog', 'get', 'component:nope'], auth);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENTITY_NOT_FOUND/);
   });

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { EventLog, JobQueue, eventMigrations, jobMigrations, migrate, openStore, type Store } from '../../src/core/index.ts';
 import { freshPostgres } from '../../src/testing/db.ts';
-import { eventually } from '../../src/testing/pave.ts';
+import { adminTokenFor, eventually, TEST_ADMIN_PASSWORD } from '../../src/testing/pave.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -80,21 +80,28 @@ describe('several processes on one PostgreSQL', () => {
   test('two Pave servers starting together on one database migrate once and both serve', async () => {
     const fresh = await freshPostgres();
     try {
-      const env = { DATABASE_URL: fresh.databaseUrl, PAVE_DEMO: 'false', PAVE_LOG_LEVEL: 'warn', PAVE_CONFIG: '/dev/null' };
+      const env = { DATABASE_URL: fresh.databaseUrl, PAVE_DEMO: 'false', PAVE_LOG_LEVEL: 'warn', PAVE_CONFIG: '/dev/null', PAVE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD };
       const [p1, p2] = await Promise.all([
         spawnNode(['src/cli/main.ts', 'start', '--port', '7181'], env),
         spawnNode(['src/cli/main.ts', 'start', '--port', '7182'], env),
       ]);
       children.push(p1, p2);
+      // Both made the first admin at once: one account, and a token made on one works on the other.
+      const token = await adminTokenFor('http://127.0.0.1:7181');
       for (const port of [7181, 7182]) {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         assert.equal(res.status, 200);
+        const whoami = await fetch(`http://127.0.0.1:${port}/api/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(whoami.status, 200, `whoami on ${port}`);
+        assert.equal(((await whoami.json()) as { ref: string }).ref, 'user:default/admin');
       }
       const check = await openStore({ databaseUrl: fresh.databaseUrl, dataDir: 'unused' });
       const rows = await check.query<{ n: number }>('select count(*)::int as n from pave_migrations');
       const distinct = await check.query<{ n: number }>('select count(distinct id)::int as n from pave_migrations');
       assert.equal(rows[0].n, distinct[0].n);
       assert.ok(rows[0].n >= 3, 'rows[0].n >= 3');
+      const accounts = await check.query<{ username: string }>('select username from auth_accounts');
+      assert.deepEqual(accounts.map((a) => a.username), ['admin']);
       await check.close();
       const exited = [p1, p2].map((p) => new Promise((r) => p.once('exit', r)));
       p1.kill('SIGTERM');

@@ -1,5 +1,5 @@
-// Browser test of the Pave portal: starts Pave in-process with the demo organisation,
-// drives the built portal (dist/web) with headless Chromium and checks real behaviour.
+// Browser test of the Pave portal: starts Pave in-process with the demo organisation, signs in
+// as the admin, drives the built portal (dist/web) with headless Chromium and checks real behaviour.
 //
 // Run: node --import tsx --test test/e2e/portal.test.ts
 // Every assert.ok here carries a message: without one, node:assert reads and re-parses the
@@ -7,49 +7,27 @@
 // Needs Chromium at /usr/bin/chromium (Debian: apt-get install -y chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { startPave } from '../../src/app.ts';
-import { TEST_BACKEND, freshPostgres } from '../../src/testing/db.ts';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { launchPortalBrowser, requireChromium, untilPasses } from '../../src/testing/browser.ts';
+import { startTestPave, TEST_ADMIN_PASSWORD, type TestPave } from '../../src/testing/pave.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = process.env.PAVE_SCREENSHOT_DIR ?? '/tmp';
 const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = { timeout: 120_000 };
 
-let pave: { url: string; stop(): Promise<void> };
+let pave: TestPave;
 let browser: Browser;
 let context: BrowserContext;
-let pg: { databaseUrl: string; drop(): Promise<void> } | undefined;
-let dataDir: string;
 let workDir: string;
 
 // ---------------------------------------------------------------- helpers
 
-/** Retries an assertion until it passes or the timeout runs out (the page renders asynchronously). */
-async function eventually<T>(fn: () => Promise<T> | T, timeout = STEP_TIMEOUT, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeout;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      if (lastError instanceof Error) lastError.message = `Timed out waiting for ${what}: ${lastError.message}`;
-      throw lastError;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 async function text(locator: Locator): Promise<string> {
   return ((await locator.textContent({ timeout: STEP_TIMEOUT })) ?? '').trim();
@@ -70,7 +48,7 @@ async function rowNames(page: Page): Promise<string[]> {
 
 /** Waits until the catalog table shows `expected` total items and the rows are settled. */
 async function waitForTotal(page: Page, expected: number) {
-  await eventually(
+  await untilPasses(
     async () => {
       assert.equal(await totalItems(page), expected);
       const rows = await page.getByTestId('entity-row').count();
@@ -131,7 +109,7 @@ function ownerName(owner: string | undefined): string {
 async function api<T>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${pave.url}${urlPath}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${pave.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(STEP_TIMEOUT),
   });
@@ -142,49 +120,28 @@ async function api<T>(method: string, urlPath: string, body?: unknown): Promise<
 // ---------------------------------------------------------------- setup
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH`);
-  }
-  if (!existsSync(path.join(ROOT, 'dist/web/index.html'))) {
-    execFileSync('npx', ['vite', 'build', 'web'], { cwd: ROOT, stdio: 'inherit' });
-  }
+  requireChromium();
   workDir = await mkdtemp(path.join(tmpdir(), 'pave-e2e-files-'));
-  // A fresh store: DATABASE_URL when set; else the backend under test (npm test runs every file
-  // on PGlite and then on PostgreSQL with PAVE_TEST_BACKEND=postgres). PGlite lives in dataDir.
-  dataDir = await mkdtemp(path.join(tmpdir(), 'pave-e2e-data-'));
-  if (!process.env.DATABASE_URL && TEST_BACKEND === 'postgres') pg = await freshPostgres();
-  pave = await startPave({
-    port: 0,
-    host: '127.0.0.1',
-    dataDir,
-    demo: true,
-    waitForCatalog: true,
-    configFile: '/dev/null',
-    logLevel: process.env.PAVE_LOG_LEVEL ?? 'warn',
-    databaseUrl: process.env.DATABASE_URL ?? pg?.databaseUrl,
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  // A fresh store of the backend under test (npm test runs every file on PGlite, then on PostgreSQL).
+  pave = await startTestPave({ demo: true, waitForCatalog: true });
+  browser = await launchPortalBrowser(ROOT);
   context = await browser.newContext({ baseURL: pave.url, viewport: { width: 1440, height: 900 } });
+
+  // Every page needs a session: sign in once as the admin; the context keeps the cookie.
+  const page = await newPage();
+  await page.goto('/');
+  await page.waitForURL('**/signin?returnTo=**');
+  await page.getByRole('textbox', { name: 'Username' }).fill('admin');
+  await page.getByLabel(/^Password/).fill(TEST_ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+  await page.close();
 });
 
 after(async () => {
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
-  await pave?.stop();
-  await pg?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await pave?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
@@ -200,14 +157,15 @@ test('catalog table lists the demo entities with server-side facets, search and 
   await page.goto('/');
   await page.getByRole('heading', { name: 'Catalog', level: 2 }).waitFor();
 
-  // The layout: header with the Pave name, navigation with only existing pages.
+  // The layout: header with the Pave name and the admin's menu, navigation with the pages an admin may use.
   await page.getByRole('heading', { name: 'Pave', level: 1 }).waitFor();
+  assert.equal(await text(page.getByTestId('user-name')), 'admin', 'the header shows who is signed in');
   const nav = page.getByRole('navigation', { name: 'Main navigation' });
   const hrefs = await nav.getByRole('link').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
-  assert.deepEqual(hrefs, ['/catalog', '/register', '/locations']);
+  assert.deepEqual(hrefs, ['/catalog', '/register', '/locations', '/audit']);
 
   // Everything in the demo organisation (plus any entity Pave creates for locations).
-  const allTotal = await eventually(async () => {
+  const allTotal = await untilPasses(async () => {
     const n = await totalItems(page);
     assert.ok(n >= demo.length, `total ${n} >= ${demo.length} demo entities`);
     return n;
@@ -219,7 +177,7 @@ test('catalog table lists the demo entities with server-side facets, search and 
   const firstPage = await rowNames(page);
   assert.deepEqual(firstPage, [...firstPage].sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' })));
   await page.getByRole('button', { name: /Next page/ }).click();
-  await eventually(async () => {
+  await untilPasses(async () => {
     const second = await rowNames(page);
     assert.equal(second.length, Math.min(50, allTotal - 50));
     assert.ok(!second.includes(firstPage[0]!), 'second page differs from the first');
@@ -228,7 +186,7 @@ test('catalog table lists the demo entities with server-side facets, search and 
   assert.match(await text(page.getByTestId('page-range')), /Showing 51–/);
   assert.equal(await totalItems(page), allTotal);
   await page.getByRole('button', { name: /Previous page/ }).click();
-  await eventually(async () => assert.deepEqual(await rowNames(page), firstPage));
+  await untilPasses(async () => assert.deepEqual(await rowNames(page), firstPage));
 
   // Facet: kind = Component narrows rows and total.
   await pickFacet(page, 'Kind', /^Component \(\d+\)$/i);
@@ -245,7 +203,7 @@ test('catalog table lists the demo entities with server-side facets, search and 
 
   // Clearing goes back to everything.
   await page.getByRole('button', { name: 'Clear all filters' }).first().click();
-  await eventually(async () => assert.equal(await totalItems(page), allTotal));
+  await untilPasses(async () => assert.equal(await totalItems(page), allTotal));
 
   // Search box (debounced, fullTextFilterTerm) finds a component by part of its description.
   const target =
@@ -254,7 +212,7 @@ test('catalog table lists the demo entities with server-side facets, search and 
   const words = target.metadata.description!.split(/\s+/);
   const term = words.slice(1, 4).join(' ').replace(/[^\w\s-]/g, '');
   await page.getByRole('searchbox', { name: 'Search' }).fill(term);
-  await eventually(async () => {
+  await untilPasses(async () => {
     const names = await rowNames(page);
     assert.ok(names.includes(target.metadata.name), `search "${term}" finds ${target.metadata.name}: ${names}`);
     const n = await totalItems(page);
@@ -290,7 +248,7 @@ test('entity page shows about, relations, dependency graph and raw YAML', TEST_T
   await ownedBy.waitFor();
   const ownerItem = ownedBy.locator(`[data-testid="relation-item"]`).first();
   assert.equal(await ownerItem.getAttribute('data-target-ref'), ownerRef);
-  await eventually(async () => assert.equal(await ownerItem.getAttribute('data-unresolved'), 'false'));
+  await untilPasses(async () => assert.equal(await ownerItem.getAttribute('data-unresolved'), 'false'));
   assert.equal(await page.locator('[data-testid="relation-item"][data-unresolved="true"]').count(), 0);
 
   // Dependency graph (xyflow): the entity in the middle and at least its owner around it.
@@ -299,7 +257,7 @@ test('entity page shows about, relations, dependency graph and raw YAML', TEST_T
   await ownerNode.waitFor();
   await page.locator(`.react-flow__node[data-id="component:default/${comp.metadata.name}"]`).waitFor();
   assert.ok((await page.locator('.react-flow__node').count()) >= 3, 'graph shows related entities');
-  await eventually(async () => assert.ok((await page.locator('.react-flow__edge').count()) >= 2, 'graph has edges'));
+  await untilPasses(async () => assert.ok((await page.locator('.react-flow__edge').count()) >= 2, 'graph has edges'));
   assert.ok((await text(page.getByTestId('entity-graph'))).includes('ownedBy'), 'edges are labelled');
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'pave-entity-graph.png') });
 
@@ -323,7 +281,7 @@ test('entity page shows about, relations, dependency graph and raw YAML', TEST_T
   await page.waitForURL(`**/catalog/default/component/${comp.metadata.name}?tab=graph`);
   await ownerNode.click();
   await page.waitForURL(`**/catalog/default/group/${owner}**`);
-  await eventually(async () => assert.ok((await text(page.getByTestId('entity-title'))).length > 0, 'owner page has a title'));
+  await untilPasses(async () => assert.ok((await text(page.getByTestId('entity-title'))).length > 0, 'owner page has a title'));
   await page.close();
 });
 
@@ -392,7 +350,7 @@ test('register page: analyze (dry run) previews, import registers, unresolved re
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'pave-register.png') });
 
   // The entity appears in the catalog (processing may be asynchronous).
-  await eventually(async () => {
+  await untilPasses(async () => {
     const r = await api<unknown>('GET', '/api/catalog/entities/by-name/component/default/e2e-new-service');
     assert.equal(r.status, 200);
   });
@@ -405,7 +363,7 @@ test('register page: analyze (dry run) previews, import registers, unresolved re
   await page.getByRole('tab', { name: /Relations/ }).click();
   const item = page.locator('[data-testid="relation-item"][data-target-ref="group:default/nobody-yet"]');
   await item.waitFor();
-  await eventually(async () => assert.equal(await item.getAttribute('data-unresolved'), 'true'));
+  await untilPasses(async () => assert.equal(await item.getAttribute('data-unresolved'), 'true'));
   assert.ok((await text(item)).includes('unresolved'), 'relation marked unresolved');
 
   // And in the graph, as a node marked unresolved.
@@ -416,7 +374,7 @@ test('register page: analyze (dry run) previews, import registers, unresolved re
 
   // The catalog search finds it too.
   await page.goto('/catalog?q=e2e-new-service');
-  await eventually(async () => {
+  await untilPasses(async () => {
     const names = await rowNames(page);
     assert.ok(names.includes('e2e-new-service'), `catalog search finds e2e-new-service: ${names}`);
   });
@@ -454,7 +412,7 @@ test('locations page shows a broken YAML file with its error and line, refresh a
   await card.waitFor();
   await card.getByRole('button', { name: /^Refresh / }).click();
 
-  await eventually(
+  await untilPasses(
     async () => {
       await page.reload();
       await card.waitFor();

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freshDatabase } from '../../src/testing/db.ts';
-import { eventually, startTestPave, type TestPave } from '../../src/testing/pave.ts';
+import { adminTokenFor, eventually, startTestPave, TEST_ADMIN_PASSWORD, type TestPave } from '../../src/testing/pave.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -55,12 +55,14 @@ describe('HTTP server', () => {
   });
 
   test('malformed JSON and oversized bodies are refused clearly', async () => {
-    const bad = await fetch(`${pave.url}/api/catalog/locations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":' });
+    // Authenticated, so the refusal comes from the body and not from the missing credentials.
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${pave.token}` };
+    const bad = await fetch(`${pave.url}/api/catalog/locations`, { method: 'POST', headers, body: '{"type":' });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as any).error.code, 'INVALID_JSON');
     const huge = await fetch(`${pave.url}/api/catalog/validate-entity`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: JSON.stringify({ entity: { pad: 'x'.repeat(6 * 1024 * 1024) }, location: 'url:x' }),
     });
     assert.equal(huge.status, 413);
@@ -116,38 +118,47 @@ describe('pave start as a process', () => {
       ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
       PAVE_LOG_LEVEL: 'warn',
       PAVE_JOBS_LEASE_SECONDS: '2',
+      PAVE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     };
+    const children: ChildProcess[] = [];
     const start = async (port: number) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port)], { cwd: root, env });
+      children.push(child);
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
       await eventually(async () => (out.includes('Pave is running') ? true : undefined), 30_000, 'Pave to start');
       return { child, output: () => out };
     };
-    const first = await start(7191);
-    const inFlight = fetch('http://127.0.0.1:7191/api/catalog/locations', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'url', target: slowUrl }),
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    const exited = new Promise<number | null>((r) => first.child.on('exit', r));
-    first.child.kill('SIGTERM');
-    const res = await inFlight;
-    assert.equal(res.status, 201, 'the in-flight request was answered');
-    assert.equal(await exited, 0, first.output());
-    // Whatever state the processing job was in, the next start finishes it.
-    const second = await start(7192);
-    const entity = await eventually(async () => {
-      const r = await fetch('http://127.0.0.1:7192/api/catalog/entities/by-name/component/default/slow-one');
-      return r.status === 200 ? r.json() : undefined;
-    }, 20_000, 'the entity to be processed');
-    assert.equal((entity as any).metadata.name, 'slow-one');
-    const exit2 = new Promise((r) => second.child.on('exit', r));
-    second.child.kill('SIGTERM');
-    await exit2;
-    slow.close();
-    await db.drop();
+    try {
+      const first = await start(7191);
+      const token = await adminTokenFor('http://127.0.0.1:7191');
+      const inFlight = fetch('http://127.0.0.1:7191/api/catalog/locations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ type: 'url', target: slowUrl }),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = new Promise<number | null>((r) => first.child.on('exit', r));
+      first.child.kill('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 201, 'the in-flight request was answered');
+      assert.equal(await exited, 0, first.output());
+      // Whatever state the processing job was in, the next start finishes it (the token lives in the store).
+      const second = await start(7192);
+      const entity = await eventually(async () => {
+        const r = await fetch('http://127.0.0.1:7192/api/catalog/entities/by-name/component/default/slow-one', { headers: { authorization: `Bearer ${token}` } });
+        return r.status === 200 ? r.json() : undefined;
+      }, 20_000, 'the entity to be processed');
+      assert.equal((entity as any).metadata.name, 'slow-one');
+      const exit2 = new Promise((r) => second.child.on('exit', r));
+      second.child.kill('SIGTERM');
+      await exit2;
+    } finally {
+      // A failed check must not leave a server running (it would keep the test process alive).
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      slow.close();
+      await db.drop();
+    }
   });
 });

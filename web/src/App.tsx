@@ -1,14 +1,23 @@
 import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { Link, Navigate, Route, Routes, useLocation, matchPath } from 'react-router-dom';
-import { AppShell, Burger, Group, NavLink, Text, Title, UnstyledButton } from '@mantine/core';
+import { AppShell, Burger, Button, Group, NavLink, Stack, Text, Title, UnstyledButton } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
+import { signInPath } from './api.ts';
+import { useSession } from './session.ts';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
+import { SignInPage } from './pages/SignInPage.tsx';
+import { ErrorAlert } from './components/ErrorAlert.tsx';
 import { PageFallback } from './components/PageFallback.tsx';
+import { PaveLogo } from './components/PaveLogo.tsx';
+import { UserMenu } from './components/UserMenu.tsx';
 
 const EntityPage = lazy(() => import('./pages/EntityPage.tsx'));
 const RegisterPage = lazy(() => import('./pages/RegisterPage.tsx'));
 const LocationsPage = lazy(() => import('./pages/LocationsPage.tsx'));
+const TokensPage = lazy(() => import('./pages/TokensPage.tsx'));
+const DevicePage = lazy(() => import('./pages/DevicePage.tsx'));
+const AuditPage = lazy(() => import('./pages/AuditPage.tsx'));
 
 interface NavItem {
   to: string;
@@ -16,6 +25,8 @@ interface NavItem {
   description: string;
   icon: ReactNode;
   match: string[];
+  /** Shown only when the session's decision for this permission is ALLOW. */
+  permission?: string;
 }
 
 function Icon({ d }: { d: string }) {
@@ -40,6 +51,7 @@ const NAV: NavItem[] = [
     description: 'Import existing components',
     icon: <Icon d="M12 5v14M5 12h14" />,
     match: ['/register'],
+    permission: 'catalog.location.create',
   },
   {
     to: '/locations',
@@ -48,20 +60,56 @@ const NAV: NavItem[] = [
     icon: <Icon d="M12 21s-7-6.2-7-11.5A7 7 0 0 1 19 9.5C19 14.8 12 21 12 21zM12 12a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z" />,
     match: ['/locations'],
   },
+  {
+    to: '/audit',
+    label: 'Audit',
+    description: 'Who did what, and when',
+    icon: <Icon d="M9 11l3 3 8-8M20 12v7a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h9" />,
+    match: ['/audit'],
+    permission: 'audit.read',
+  },
 ];
 
-function PaveLogo() {
+export function App() {
   return (
-    <svg width="28" height="28" viewBox="0 0 32 32" aria-hidden="true" focusable="false">
-      <rect width="32" height="32" rx="7" fill="var(--mantine-color-indigo-8)" />
-      <path d="M6 22h20M9 16h14M12 10h8" stroke="white" strokeWidth="3" strokeLinecap="round" />
-    </svg>
+    <Routes>
+      <Route path="/signin" element={<SignInPage />} />
+      <Route
+        path="*"
+        element={
+          <RequireSession>
+            <Shell />
+          </RequireSession>
+        }
+      />
+    </Routes>
   );
 }
 
-export function App() {
+/** Everything but the sign-in page needs a session: without one, sign in and come back here. */
+function RequireSession({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const location = useLocation();
+  if (session.isLoading) return <PageFallback />;
+  if (session.error) {
+    return (
+      <Stack maw={640} mx="auto" mt="xl" p="md">
+        <ErrorAlert error={session.error} title="Could not reach Pave" />
+        <Button variant="default" onClick={() => void session.refetch()} style={{ alignSelf: 'flex-start' }}>
+          Try again
+        </Button>
+      </Stack>
+    );
+  }
+  if (!session.data?.signedIn) return <Navigate to={signInPath(location.pathname + location.search)} replace />;
+  return children;
+}
+
+function Shell() {
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
+  const permissions = useSession().data?.permissions ?? {};
+  const nav = NAV.filter((item) => !item.permission || permissions[item.permission] === 'ALLOW');
 
   // Close the mobile navigation after navigating.
   useEffect(() => close(), [location.pathname, close]);
@@ -96,11 +144,14 @@ export function App() {
             <Text c="dimmed" size="sm" visibleFrom="sm">
               Internal Developer Platform
             </Text>
+            <Group ml="auto">
+              <UserMenu />
+            </Group>
           </Group>
         </AppShell.Header>
 
         <AppShell.Navbar p="sm" aria-label="Main navigation" component="nav">
-          {NAV.map((item) => {
+          {nav.map((item) => {
             const active = item.match.some((p) => matchPath({ path: p, end: true }, location.pathname) !== null);
             return (
               <NavLink
@@ -127,6 +178,9 @@ export function App() {
               <Route path="/catalog/:namespace/:kind/:name" element={<EntityPage />} />
               <Route path="/register" element={<RegisterPage />} />
               <Route path="/locations" element={<LocationsPage />} />
+              <Route path="/settings/tokens" element={<TokensPage />} />
+              <Route path="/device" element={<DevicePage />} />
+              <Route path="/audit" element={<AuditPage />} />
               <Route path="/index.html" element={<Navigate to="/catalog" replace />} />
               <Route path="*" element={<NotFoundPage />} />
             </Routes>

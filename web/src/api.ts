@@ -1,4 +1,5 @@
-// Thin client for Pave's public, Backstage-compatible catalog API.
+// Thin client for Pave's HTTP API: the transport every call goes through (session cookie,
+// CSRF header, sign-in redirect) and the Backstage-compatible catalog endpoints.
 // The portal talks to Pave only through these HTTP endpoints.
 
 export const CATALOG_API = '/api/catalog';
@@ -134,14 +135,69 @@ async function toApiError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, details);
 }
 
-async function request<T>(path: string, init?: RequestInit & { signal?: AbortSignal }): Promise<T> {
+// The session's CSRF token: every mutating request sent with the session cookie carries it.
+let csrfToken: string | undefined;
+
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** 401 codes that mean "no valid session": the person must sign in (again). */
+const SIGN_IN_AGAIN = new Set(['AUTH_REQUIRED', 'SESSION_EXPIRED']);
+
+/** Only paths inside the portal may be returned to after signing in. */
+export function safeReturnTo(raw: string | null | undefined): string {
+  return raw && /^\/(?![/\\])/.test(raw) && !/^\/signin(\/|\?|$)/.test(raw) ? raw : '/catalog';
+}
+
+export function signInPath(returnTo: string): string {
+  return `/signin?returnTo=${encodeURIComponent(safeReturnTo(returnTo))}`;
+}
+
+function goToSignIn(): void {
+  if (window.location.pathname === '/signin') return;
+  // A full navigation: nothing the previous session loaded stays in memory.
+  window.location.assign(signInPath(window.location.pathname + window.location.search));
+}
+
+async function send(path: string, init: RequestInit | undefined): Promise<Response> {
+  const method = (init?.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (init?.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${CATALOG_API}${path}`, { ...init, headers: { ...headers, ...(init?.headers as object) } });
-  if (!res.ok) throw await toApiError(res);
+  if (!SAFE_METHODS.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
+  return fetch(path, { ...init, credentials: 'same-origin', headers: { ...headers, ...(init?.headers as object) } });
+}
+
+/**
+ * Calls the API at `path` (e.g. `/api/auth/tokens`). Errors become `ApiError`; a missing or
+ * expired session sends the browser to the sign-in page, which brings it back here.
+ */
+export async function apiRequest<T>(path: string, init?: RequestInit & { signal?: AbortSignal }): Promise<T> {
+  let res = await send(path, init);
+  if (res.status === 403 && !SAFE_METHODS.has((init?.method ?? 'GET').toUpperCase())) {
+    const err = await toApiError(res.clone());
+    // The session changed under this page (signed in again in another tab): take its token, try once more.
+    if (err.code === 'CSRF_TOKEN_INVALID') {
+      const session = await fetch('/api/auth/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      if (session.ok) {
+        setCsrfToken(((await session.json()) as { csrfToken?: string }).csrfToken);
+        res = await send(path, init);
+      }
+    }
+  }
+  if (!res.ok) {
+    const err = await toApiError(res);
+    if (res.status === 401 && SIGN_IN_AGAIN.has(err.code)) goToSignIn();
+    throw err;
+  }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function request<T>(path: string, init?: RequestInit & { signal?: AbortSignal }): Promise<T> {
+  return apiRequest(`${CATALOG_API}${path}`, init);
 }
 
 /** A catalog filter in disjunctive normal form: OR of ANDed key/value conditions. */
@@ -235,4 +291,14 @@ export function refreshLocation(id: string): Promise<unknown> {
 
 export function deleteLocation(id: string): Promise<unknown> {
   return request(`/locations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+/** Re-reads the location the entity came from. */
+export function refreshEntity(entityRef: string): Promise<void> {
+  return request(`/refresh`, { method: 'POST', body: JSON.stringify({ entityRef }) });
+}
+
+/** Removes an entity; its location may produce it again on the next read. */
+export function deleteEntity(uid: string): Promise<void> {
+  return request(`/entities/by-uid/${encodeURIComponent(uid)}`, { method: 'DELETE' });
 }

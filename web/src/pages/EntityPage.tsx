@@ -1,6 +1,6 @@
-import { lazy, Suspense, useMemo, type ReactNode } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { useQuery } from '@tanstack/react-query';
+import { lazy, Suspense, useMemo, useState, type ReactNode } from 'react';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   Alert,
   Anchor,
@@ -13,6 +13,7 @@ import {
   Group,
   List,
   Loader,
+  Modal,
   Paper,
   SimpleGrid,
   Stack,
@@ -23,7 +24,8 @@ import {
 } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import { stringify } from 'yaml';
-import { getEntityByName, type Entity, type EntityStatusItem } from '../api.ts';
+import { deleteEntity, getEntityByName, refreshEntity, type Entity, type EntityStatusItem } from '../api.ts';
+import { useCan } from '../session.ts';
 import { entityRefOf, humanizeRef, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
 import { relationLabel, RELATION_ORDER, uniqueTargets, useResolvedRefs } from '../relations.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
@@ -421,6 +423,79 @@ function ErrorsTab({ entity }: { entity: Entity }) {
   );
 }
 
+/** Refresh and Remove, shown only to those the policy lets do them to this entity. */
+function EntityActions({ entity }: { entity: Entity }) {
+  const ref = entityRefOf(entity);
+  const canRefresh = useCan('catalog.entity.refresh', ref);
+  const canDelete = useCan('catalog.entity.delete', ref);
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+
+  const refresh = useMutation({
+    mutationFn: () => refreshEntity(ref),
+    // The location is read in the background; look at the entity again shortly after.
+    onSuccess: () => setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['entity'] }), 1000),
+  });
+  const remove = useMutation({
+    mutationFn: () => deleteEntity(entity.metadata.uid!),
+    onSuccess: () => {
+      void queryClient.invalidateQueries();
+      navigate('/catalog', { replace: true });
+    },
+  });
+
+  const showDelete = canDelete.allowed && entity.metadata.uid !== undefined;
+  if (!canRefresh.allowed && !showDelete) return null;
+  return (
+    <Stack gap="xs" mt="md">
+      <Group gap="xs" aria-label="Entity actions" role="group">
+        {canRefresh.allowed && (
+          <Button size="xs" variant="default" loading={refresh.isPending} onClick={() => refresh.mutate()}>
+            Refresh
+          </Button>
+        )}
+        {showDelete && (
+          <Button size="xs" color="red" variant="light" onClick={() => setConfirming(true)}>
+            Remove entity
+          </Button>
+        )}
+        {refresh.isSuccess && (
+          <Text size="sm" c="teal.9" role="status" data-testid="refresh-queued">
+            Refresh queued: Pave reads its location again.
+          </Text>
+        )}
+      </Group>
+      {refresh.error && <ErrorAlert error={refresh.error} title="Could not refresh the entity" />}
+      <Modal
+        opened={confirming}
+        onClose={() => {
+          setConfirming(false);
+          remove.reset();
+        }}
+        title="Remove entity?"
+        centered
+      >
+        <Stack gap="sm">
+          <Text size="sm">
+            Pave removes <Code>{ref}</Code> from the catalog. If a registered location still describes it, the next read of
+            that location brings it back: remove it from its file, or unregister the location, to remove it for good.
+          </Text>
+          {remove.error && <ErrorAlert error={remove.error} title="Could not remove the entity" />}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirming(false)}>
+              Cancel
+            </Button>
+            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+              Remove entity
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  );
+}
+
 export default function EntityPage() {
   const { namespace = 'default', kind = '', name = '' } = useParams();
   const [params, setParams] = useSearchParams();
@@ -517,6 +592,7 @@ export default function EntityPage() {
             )}
           </Group>
         </Group>
+        <EntityActions entity={entity} />
       </Paper>
 
       <Tabs value={tab} onChange={setTab} keepMounted={false} variant="outline">

@@ -21,6 +21,7 @@ import { useDebouncedValue, useDocumentTitle } from '@mantine/hooks';
 import { deleteLocation, getLocations, refreshLocation, type LocationEntry, type LocationError } from '../api.ts';
 import { humanizeRef, refPath } from '../refs.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
+import { useCan, useCanEach } from '../session.ts';
 
 const STATE_COLOR: Record<string, string> = { ok: 'teal', failed: 'red', pending: 'yellow' };
 const STATE_RANK: Record<string, number> = { failed: 0, pending: 1, ok: 2 };
@@ -43,10 +44,13 @@ function formatTime(iso: string | null | undefined) {
 
 function LocationCard(props: {
   entry: LocationEntry;
-  onRefresh: (id: string) => void;
+  /** Absent when the signed-in person may not refresh this location. */
+  onRefresh?: (id: string) => void;
   refreshing: boolean;
-  onRemove: (entry: LocationEntry) => void;
+  /** Absent when the signed-in person may not unregister this location. */
+  onRemove?: (entry: LocationEntry) => void;
 }) {
+  const { onRefresh, onRemove } = props;
   const { data } = props.entry;
   const state = data.status?.state ?? 'unknown';
   const errors = data.status?.errors ?? [];
@@ -79,18 +83,16 @@ function LocationCard(props: {
           </Text>
         </Stack>
         <Group gap="xs" wrap="nowrap">
-          <Button
-            size="xs"
-            variant="default"
-            onClick={() => props.onRefresh(data.id)}
-            loading={props.refreshing}
-            aria-label={`Refresh ${data.target}`}
-          >
-            Refresh
-          </Button>
-          <Button size="xs" color="red" variant="light" onClick={() => props.onRemove(props.entry)} aria-label={`Remove ${data.target}`}>
-            Remove
-          </Button>
+          {onRefresh && (
+            <Button size="xs" variant="default" onClick={() => onRefresh(data.id)} loading={props.refreshing} aria-label={`Refresh ${data.target}`}>
+              Refresh
+            </Button>
+          )}
+          {onRemove && (
+            <Button size="xs" color="red" variant="light" onClick={() => onRemove(props.entry)} aria-label={`Remove ${data.target}`}>
+              Remove
+            </Button>
+          )}
         </Group>
       </Group>
 
@@ -167,6 +169,10 @@ export default function LocationsPage() {
   });
 
   const all = locations.data ?? [];
+  const ids = useMemo(() => all.map((l) => l.data.id), [all]);
+  const canRefresh = useCanEach('catalog.location.refresh', ids);
+  const canRemove = useCanEach('catalog.location.delete', ids);
+  const canRegister = useCan('catalog.location.create').allowed;
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
     for (const l of all) {
@@ -196,9 +202,11 @@ export default function LocationsPage() {
             Where Pave reads catalog files from, whether the last read worked, and what went wrong.
           </Text>
         </div>
-        <Button component={Link} to="/register" variant="light">
-          Register a location
-        </Button>
+        {canRegister && (
+          <Button component={Link} to="/register" variant="light">
+            Register a location
+          </Button>
+        )}
       </Group>
 
       <Group gap="sm" align="flex-end">
@@ -253,9 +261,9 @@ export default function LocationsPage() {
           <LocationCard
             key={entry.data.id}
             entry={entry}
-            onRefresh={(id) => refresh.mutate(id)}
+            onRefresh={canRefresh.allows(entry.data.id) ? (id) => refresh.mutate(id) : undefined}
             refreshing={refreshing === entry.data.id}
-            onRemove={setToRemove}
+            onRemove={canRemove.allows(entry.data.id) ? setToRemove : undefined}
           />
         ))}
       </Stack>

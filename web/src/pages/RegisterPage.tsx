@@ -20,6 +20,8 @@ import { useDocumentTitle } from '@mantine/hooks';
 import { addLocation, type AddLocationResponse } from '../api.ts';
 import { entityPathOf, entityRefOf } from '../refs.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
+import { NotAllowed } from '../components/NotAllowed.tsx';
+import { useCan } from '../session.ts';
 
 export function locationTypeOf(target: string): 'url' | 'file' {
   return /^https?:\/\//i.test(target.trim()) ? 'url' : 'file';
@@ -51,6 +53,12 @@ function EntityPreview({ result }: { result: AddLocationResponse }) {
 }
 
 export default function RegisterPage() {
+  const can = useCan('catalog.location.create');
+  if (!can.allowed) return <NotAllowed what="Registering components" permission="catalog.location.create" />;
+  return <RegisterForm />;
+}
+
+function RegisterForm() {
   useDocumentTitle('Register existing component · Pave');
   const queryClient = useQueryClient();
   const [target, setTarget] = useState('');

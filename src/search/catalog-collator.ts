@@ -1,0 +1,44 @@
+import type { Queryable } from '../core/store.ts';
+
+export const CATALOG_TYPE = 'software-catalog';
+
+/**
+ * Writes the search documents of catalog entities (all of them, or those with the given ref
+ * keys) straight from the stored entities: name weighs most, then title, description, and the
+ * rest (kind, type, owner, system, tags).
+ */
+export async function collateEntities(q: Queryable, refKeys?: string[]): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `with upserted as (
+       insert into search_documents (doc_type, doc_key, name, title, text, location, kind, owner, namespace, lifecycle, tsv, updated_at)
+       select '${CATALOG_TYPE}', e.ref_key, lower(e.name), coalesce(e.final->'metadata'->>'title', e.name),
+         coalesce(e.final->'metadata'->>'description', ''),
+         '/catalog/' || e.namespace || '/' || lower(e.kind) || '/' || e.name,
+         e.kind, o.owner, e.namespace, e.final->'spec'->>'lifecycle',
+         setweight(to_tsvector('english', e.name || ' ' || replace(replace(e.name, '-', ' '), '_', ' ')), 'A')
+         || setweight(to_tsvector('english', coalesce(e.final->'metadata'->>'title', '')), 'B')
+         || setweight(to_tsvector('english', coalesce(e.final->'metadata'->>'description', '')), 'C')
+         || setweight(to_tsvector('english', concat_ws(' ', e.kind, e.final->'spec'->>'type', e.final->'spec'->>'owner', e.final->'spec'->>'system',
+              (select string_agg(t, ' ') from jsonb_array_elements_text(case when jsonb_typeof(e.final->'metadata'->'tags') = 'array' then e.final->'metadata'->'tags' else '[]' end) t))), 'D'),
+         now()
+       from catalog_entities e
+       left join lateral (select r.target_ref as owner from catalog_relations r where r.source_key = e.ref_key and r.type = 'ownedBy' limit 1) o on true
+       where $1::text[] is null or e.ref_key = any($1::text[])
+       on conflict (doc_type, doc_key) do update set name = excluded.name, title = excluded.title, text = excluded.text, location = excluded.location,
+         kind = excluded.kind, owner = excluded.owner, namespace = excluded.namespace, lifecycle = excluded.lifecycle, tsv = excluded.tsv, updated_at = now()
+       returning 1)
+     select count(*)::int as n from upserted`,
+    [refKeys ?? null],
+  );
+  if (refKeys) {
+    // Entities that are gone leave the index.
+    await q.query(
+      `delete from search_documents d where d.doc_type = '${CATALOG_TYPE}' and d.doc_key = any($1::text[])
+         and not exists (select 1 from catalog_entities e where e.ref_key = d.doc_key)`,
+      [refKeys],
+    );
+  } else {
+    await q.query(`delete from search_documents d where d.doc_type = '${CATALOG_TYPE}' and not exists (select 1 from catalog_entities e where e.ref_key = d.doc_key)`);
+  }
+  return rows[0].n;
+}

@@ -1,0 +1,5 @@
+export { searchMigrations } from './migrations.ts';
+export { SearchIndexer } from './indexer.ts';
+export { searchRoutes } from './routes.ts';
+export { search, type SearchRequest, type SearchResult } from './query.ts';
+export { collateEntities, CATALOG_TYPE } from './catalog-collator.ts';

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { EventLog } from '../core/events.ts';
+import type { Store } from '../core/store.ts';
+import { collateEntities } from './catalog-collator.ts';
+
+const INDEXER = 'catalog';
+// Other replicas' changes arrive through the event log; this replica's are announced at once.
+const POLL_MS = 500;
+const BATCH = 2000;
+
+/**
+ * Keeps the search index current from the event log: every catalog change is re-collated
+ * within a second, on whichever replica reads it first. A missing index is built at start.
+ */
+export class SearchIndexer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const [state] = await this.store.query<{ rebuilt_at: Date | null }>('select rebuilt_at from search_state where indexer = $1', [INDEXER]);
+    if (!state?.rebuilt_at) await this.reindex();
+    this.unsubscribe = this.events.on('*', () => this.kick());
+    this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+
+  /** Rebuilds the whole index from the catalog (`pave search reindex`). */
+  async reindex(): Promise<{ documents: number; ms: number }> {
+    const t0 = performance.now();
+    const documents = await this.store.tx(async (q) => {
+      // The cursor moves to the newest event first: changes committed meanwhile are read again.
+      const [last] = await q.query<{ id: number | null }>('select max(id)::int8 as id from pave_events');
+      const n = await collateEntities(q);
+      await q.query(
+        `insert into search_state (indexer, event_cursor, rebuilt_at) values ($1, $2, now())
+         on conflict (indexer) do update set event_cursor = excluded.event_cursor, rebuilt_at = now()`,
+        [INDEXER, last?.id ?? 0],
+      );
+      return n;
+    });
+    const ms = performance.now() - t0;
+    this.log.info({ documents, ms: Math.round(ms) }, 'search index rebuilt');
+    return { documents, ms };
+  }
+
+  /** Reads what changed since the last time; overlapping calls coalesce. */
+  kick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          while (await this.catchUp());
+        } while (this.again);
+      } catch (e) {
+        this.log.error({ err: e }, 'search indexing failed; retrying on the next change');
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** One batch of events; true when there may be more. */
+  private async catchUp(): Promise<boolean> {
+    return this.store.tx(async (q) => {
+      // One replica at a time moves the cursor; the others skip this round.
+      const [state] = await q.query<{ event_cursor: number }>('select event_cursor from search_state where indexer = $1 for update skip locked', [INDEXER]);
+      if (!state) return false;
+      const rows = await q.query<{ id: number; subject: string }>(
+        `select id, subject from pave_events where id > $1 and type like 'catalog.entity.%' order by id limit $2`,
+        [state.event_cursor, BATCH],
+      );
+      const [last] = rows.length ? [rows[rows.length - 1]] : await q.query<{ id: number }>(`select coalesce(max(id), $1)::int8 as id from pave_events where id > $1`, [state.event_cursor]);
+      if (rows.length) await collateEntities(q, [...new Set(rows.map((r) => r.subject.toLowerCase()))]);
+      if (Number(last.id) !== Number(state.event_cursor)) await q.query('update search_state set event_cursor = $2 where indexer = $1', [INDEXER, last.id]);
+      return rows.length === BATCH;
+    });
+  }
+}
