@@ -28,7 +28,16 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pave-search-'));
   fs.writeFileSync(path.join(dir, 'org.yaml'), org);
   assert.equal((await pave.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(dir, 'org.yaml') })).status, 201, 'org registered');
-  await eventually(async () => ((await pave.api('GET', '/api/search/query?term=zahlungen')).body.numberOfResults > 0 ? true : undefined), 10_000, 'the org to be searchable');
+  await eventually(
+    async () => {
+      const res = await pave.api('GET', '/api/search/query?term=zahlungen');
+      if (res.body?.numberOfResults > 0) return true;
+      const entities = await pave.api('GET', '/api/catalog/entities/by-query?limit=0');
+      throw new Error(`search answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}; catalog holds ${entities.body?.totalItems} entities`);
+    },
+    20_000,
+    'the org to be searchable',
+  );
 });
 
 after(async () => {
