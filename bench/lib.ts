@@ -381,7 +381,7 @@ export interface BenchStore {
 }
 
 /** A data folder, and on PostgreSQL a new database, for one Pave under benchmark; dropped at cleanup unless `keep`. */
-export async function freshBenchStore(backend: 'postgres' | 'pglite', keep = false): Promise<BenchStore> {
+export async function freshBenchStore(backend: 'postgres' | 'pglite', keep = process.env.BENCH_KEEP === '1'): Promise<BenchStore> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pave-bench-${backend}-`));
   let databaseUrl: string | undefined;
   let dropDb = async () => undefined as void;

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { Catalog, catalogMigrations, catalogRoutes, loadRules } from './catalog/index.ts';
 import { catalogEntityRules, catalogLocationRules, catalogPredicateCombinators } from './catalog/permissions.ts';
 import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from './audit/index.ts';
-import { SearchIndexer, searchMigrations, searchRoutes } from './search/index.ts';
+import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -186,7 +186,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   if (oidc) await app.register(async (api) => oidcRoutes(api, { ...accessOptions, oidc: () => oidc! }), { prefix: '/api/auth/oidc' });
   await app.register(async (api) => auditRoutes(api, audit), { prefix: '/api/audit' });
   await app.register(async (api) => permissionRoutes(api, identity), { prefix: '/api/permission' });
-  await app.register(async (api) => searchRoutes(api, { store, indexer }), { prefix: '/api/search' });
+  await app.register(async (api) => searchRoutes(api, { search: new SearchService(store), indexer }), { prefix: '/api/search' });
   await app.ready();
   coverage!.assertCovered();
 

@@ -2,6 +2,13 @@ import type { Queryable } from '../core/store.ts';
 
 export const CATALOG_TYPE = 'software-catalog';
 
+// A template is found by what its form asks and what its steps do, not only by its name:
+// page titles, field titles and descriptions, and step names.
+const TEMPLATE_PATHS = ['$.spec.parameters[*].title', '$.spec.parameters[*].properties.*.title', '$.spec.parameters[*].properties.*.description', '$.spec.steps[*].name'];
+const TEMPLATE_WORDS = `case when e.kind = 'Template' then concat_ws(' ', ${TEMPLATE_PATHS.map(
+  (p) => `(select string_agg(w #>> '{}', ' ') from jsonb_path_query(e.final, 'lax ${p} ? (@.type() == "string")') w)`,
+).join(', ')}) end`;
+
 /**
  * Writes the search documents of catalog entities (all of them, or those with the given ref
  * keys) straight from the stored entities: name weighs most, then title, description, and the
@@ -10,8 +17,8 @@ export const CATALOG_TYPE = 'software-catalog';
 export async function collateEntities(q: Queryable, refKeys?: string[]): Promise<number> {
   const rows = await q.query<{ n: number }>(
     `with upserted as (
-       insert into search_documents (doc_type, doc_key, name, title, text, location, kind, owner, namespace, lifecycle, tsv, updated_at)
-       select '${CATALOG_TYPE}', e.ref_key, lower(e.name), coalesce(e.final->'metadata'->>'title', e.name),
+       insert into search_documents (doc_type, doc_key, entity_key, name, title, text, location, kind, owner, namespace, lifecycle, tsv, updated_at)
+       select '${CATALOG_TYPE}', e.ref_key, e.ref_key, lower(e.name), coalesce(e.final->'metadata'->>'title', e.name),
          coalesce(e.final->'metadata'->>'description', ''),
          '/catalog/' || e.namespace || '/' || lower(e.kind) || '/' || e.name,
          e.kind, o.owner, e.namespace, e.final->'spec'->>'lifecycle',
@@ -19,13 +26,14 @@ export async function collateEntities(q: Queryable, refKeys?: string[]): Promise
          || setweight(to_tsvector('english', coalesce(e.final->'metadata'->>'title', '')), 'B')
          || setweight(to_tsvector('english', coalesce(e.final->'metadata'->>'description', '')), 'C')
          || setweight(to_tsvector('english', concat_ws(' ', e.kind, e.final->'spec'->>'type', e.final->'spec'->>'owner', e.final->'spec'->>'system',
-              (select string_agg(t, ' ') from jsonb_array_elements_text(case when jsonb_typeof(e.final->'metadata'->'tags') = 'array' then e.final->'metadata'->'tags' else '[]' end) t))), 'D'),
+              (select string_agg(t, ' ') from jsonb_array_elements_text(case when jsonb_typeof(e.final->'metadata'->'tags') = 'array' then e.final->'metadata'->'tags' else '[]' end) t),
+              ${TEMPLATE_WORDS})), 'D'),
          now()
        from catalog_entities e
        left join lateral (select r.target_ref as owner from catalog_relations r where r.source_key = e.ref_key and r.type = 'ownedBy' limit 1) o on true
        where $1::text[] is null or e.ref_key = any($1::text[])
        on conflict (doc_type, doc_key) do update set name = excluded.name, title = excluded.title, text = excluded.text, location = excluded.location,
-         kind = excluded.kind, owner = excluded.owner, namespace = excluded.namespace, lifecycle = excluded.lifecycle, tsv = excluded.tsv, updated_at = now()
+         entity_key = excluded.entity_key, kind = excluded.kind, owner = excluded.owner, namespace = excluded.namespace, lifecycle = excluded.lifecycle, tsv = excluded.tsv, updated_at = now()
        returning 1)
      select count(*)::int as n from upserted`,
     [refKeys ?? null],

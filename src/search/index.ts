@@ -1,5 +1,6 @@
 export { searchMigrations } from './migrations.ts';
 export { SearchIndexer } from './indexer.ts';
 export { searchRoutes } from './routes.ts';
-export { search, type SearchRequest, type SearchResult } from './query.ts';
+export { search, type SearchRequest, type SearchResult, type SearchAnswer } from './query.ts';
+export { SearchService, bumpGeneration } from './service.ts';
 export { collateEntities, CATALOG_TYPE } from './catalog-collator.ts';

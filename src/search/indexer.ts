@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import { collateEntities } from './catalog-collator.ts';
+import { bumpGeneration } from './service.ts';
 
 const INDEXER = 'catalog';
 // Other replicas' changes arrive through the event log; this replica's are announced at once.
@@ -50,6 +51,7 @@ export class SearchIndexer {
          on conflict (indexer) do update set event_cursor = excluded.event_cursor, rebuilt_at = now()`,
         [INDEXER, last?.id ?? 0],
       );
+      await bumpGeneration(q, INDEXER);
       return n;
     });
     const ms = performance.now() - t0;
@@ -89,7 +91,10 @@ export class SearchIndexer {
         [state.event_cursor, BATCH],
       );
       const [last] = rows.length ? [rows[rows.length - 1]] : await q.query<{ id: number }>(`select coalesce(max(id), $1)::int8 as id from pave_events where id > $1`, [state.event_cursor]);
-      if (rows.length) await collateEntities(q, [...new Set(rows.map((r) => r.subject.toLowerCase()))]);
+      if (rows.length) {
+        await collateEntities(q, [...new Set(rows.map((r) => r.subject.toLowerCase()))]);
+        await bumpGeneration(q, INDEXER);
+      }
       if (Number(last.id) !== Number(state.event_cursor)) await q.query('update search_state set event_cursor = $2 where indexer = $1', [INDEXER, last.id]);
       return rows.length === BATCH;
     });

@@ -1,7 +1,6 @@
 import { badInput } from '../core/errors.ts';
-import type { Store } from '../core/store.ts';
+import type { Queryable } from '../core/store.ts';
 import { predicateToSql, type Predicate } from '../catalog/predicates.ts';
-import { CATALOG_TYPE } from './catalog-collator.ts';
 
 export interface SearchRequest {
   term: string;
@@ -10,6 +9,8 @@ export interface SearchRequest {
   filters?: Record<string, string | string[]>;
   pageCursor?: string;
   pageLimit?: number;
+  /** Count the matches per kind, owner, namespace and lifecycle (a Pave extension; costs a pass). */
+  facets?: boolean;
   /** What the caller may read of the catalog, as a catalog predicate (undefined: everything). */
   catalogScope?: Predicate;
   /** The caller may read no catalog entity at all. */
@@ -23,14 +24,34 @@ export interface SearchResult {
   rank: number;
 }
 
+export interface SearchAnswer {
+  results: SearchResult[];
+  numberOfResults: number;
+  nextPageCursor?: string;
+  previousPageCursor?: string;
+  facets?: Record<string, { value: string; count: number }[]>;
+}
+
 const MAX_TERM = 200;
-// Fewer word matches than this and similar spellings are looked for too.
-const FUZZY_BELOW = 5;
-const EXACT = `(d.tsv @@ websearch_to_tsquery('english', $1) or d.name = $2)`;
-const FUZZY = `(d.tsv @@ websearch_to_tsquery('english', $1) or d.name % $2 or $2 <% d.name or $2 <% lower(d.title))`;
-const FACETS = ['kind', 'owner', 'namespace', 'lifecycle'] as const;
+// When the words find nothing, similar spellings are looked for (a misspelt term finds nothing).
+const FUZZY_BELOW = 1;
+// How many of the nearest spellings a misspelt term is compared with.
+const FUZZY_NEAREST = 25;
+export const FACETS = ['kind', 'owner', 'namespace', 'lifecycle'] as const;
 const PRE = '<mark>';
 const POST = '</mark>';
+const TSQ = `websearch_to_tsquery('english', $1)`;
+
+const EXACT = `(d.tsv @@ ${TSQ} or d.name = $2)`;
+// The nearest names come from the GiST index in distance order, so the cost does not grow with
+// how many names share a trigram with the term; only close ones are kept.
+const FUZZY_CANDIDATES = `(
+  select doc_type, doc_key from search_documents where tsv @@ ${TSQ} or name = $2
+  union
+  select doc_type, doc_key from (select doc_type, doc_key, name from search_documents order by name <-> $2 limit ${FUZZY_NEAREST}) n
+    where similarity(n.name, $2) >= 0.3 or word_similarity($2, n.name) >= 0.5)`;
+const EXACT_RANK = `(case when d.name = $2 then 100 else 0 end) + (case when lower(d.title) = $2 then 50 else 0 end) + ts_rank(d.tsv, ${TSQ}) * 10`;
+const FUZZY_RANK = `${EXACT_RANK} + greatest(similarity(d.name, $2), word_similarity($2, d.name)) * 5`;
 
 function decodePage(cursor: string | undefined): number {
   if (cursor === undefined || cursor === '') return 0;
@@ -44,16 +65,20 @@ function decodePage(cursor: string | undefined): number {
 }
 const encodePage = (page: number) => Buffer.from(JSON.stringify({ page })).toString('base64url');
 
+/** The term as it is searched: no NUL, trimmed, bounded. */
+export const normalizeTerm = (term: string) => term.replace(/\u0000/g, '').trim().slice(0, MAX_TERM);
+
 /**
- * One query over the whole index: full text with weights (name, then title, description, the
- * rest) and trigram similarity for misspellings, an exact name first. Any input is safe: the
- * term only ever reaches `websearch_to_tsquery` and the trigram functions as a parameter.
+ * One statement per pass over the whole index: full text with weights (name, then title,
+ * description, the rest), an exact name first, and the nearest spellings when the words find
+ * little, as a misspelt term does. Any input is safe: the term only ever reaches
+ * `websearch_to_tsquery` and the trigram operators as a parameter.
  */
-export async function search(store: Store, req: SearchRequest) {
-  const term = req.term.replace(/\u0000/g, '').trim().slice(0, MAX_TERM);
+export async function search(q: Queryable, req: SearchRequest): Promise<SearchAnswer> {
+  const term = normalizeTerm(req.term);
   const limit = Math.min(Math.max(req.pageLimit ?? 25, 1), 100);
   const page = decodePage(req.pageCursor);
-  if (!term) return { results: [] as SearchResult[], numberOfResults: 0, facets: {} };
+  if (!term) return { results: [], numberOfResults: 0, ...(req.facets ? { facets: {} } : {}) };
 
   const params: unknown[] = [term, term.toLowerCase()];
   const conds: string[] = [];
@@ -68,66 +93,41 @@ export async function search(store: Store, req: SearchRequest) {
     params.push((Array.isArray(raw) ? raw : [raw]).map((v) => String(v).toLowerCase()));
     conds.push(`lower(d.${key}) = any($${params.length}::text[])`);
   }
-  if (req.catalogHidden) conds.push(`d.doc_type <> '${CATALOG_TYPE}'`);
-  if (req.catalogScope) {
+  // Every document belongs to a catalog entity; what the caller may not read, they do not find.
+  if (req.catalogHidden) conds.push('d.entity_key is null');
+  else if (req.catalogScope) {
     const scope = predicateToSql(req.catalogScope, params);
-    conds.push(`(d.doc_type <> '${CATALOG_TYPE}' or exists (select 1 from catalog_entities e where e.ref_key = d.doc_key and ${scope}))`);
+    conds.push(`(d.entity_key is null or exists (select 1 from catalog_entities e where e.ref_key = d.entity_key and ${scope}))`);
   }
-  return store.tx(async (q) => {
-    // Rank every match, keep one page, and only then build highlights (ts_headline is the costly part).
-    const ranked = (base: string) =>
-      q.query<any>(
-        `with ranked as (
-         select d.doc_type, d.doc_key, d.name, d.title, d.text, d.location, d.kind, d.namespace, d.owner, d.lifecycle, q.tq,
-           (case when d.name = $2 then 100 else 0 end)
-           + (case when lower(d.title) = $2 then 50 else 0 end)
-           + ts_rank_cd(d.tsv, q.tq, 1) * 10
-           + greatest(similarity(d.name, $2), word_similarity($2, d.name), word_similarity($2, lower(d.title))) * 5 as rank,
-           count(*) over () as total
-         ${base}
-         order by rank desc, d.doc_key
-         limit ${limit + 1} offset ${page * limit})
-       select r.*,
-         ts_headline('english', r.title, r.tq, 'StartSel=${PRE},StopSel=${POST},HighlightAll=true') as title_hl,
-         ts_headline('english', r.text, r.tq, 'StartSel=${PRE},StopSel=${POST},MaxFragments=2,MaxWords=30,MinWords=10') as text_hl
-       from ranked r order by r.rank desc, r.doc_key`,
-        params,
-      );
-    // Looser than pg_trgm's defaults, so "paymnets" still finds "payments"; the index serves both operators.
-    await q.query(`select set_config('pg_trgm.similarity_threshold', '0.3', true), set_config('pg_trgm.word_similarity_threshold', '0.5', true)`);
-    // Words first (the full-text index is selective and fast); similar spellings only when the
-    // words find little, as a misspelt term does. The tsquery is written out, not taken from the
-    // joined q, so the planner can use the indexes.
-    let base = '';
-    let rows: any[] = [];
-    for (const match of [EXACT, FUZZY]) {
-      base = `from search_documents d, (select websearch_to_tsquery('english', $1) as tq) q where ${[match, ...conds].join(' and ')}`;
-      rows = await ranked(base);
-      if (Number(rows[0]?.total ?? 0) >= FUZZY_BELOW) break;
-    }
-    // Counts per facet value and the total, in one pass over the matches.
-    const facetRows = await q.query<{ kind: string | null; owner: string | null; namespace: string | null; lifecycle: string | null; g: number; n: number }>(
-      `select d.kind, d.owner, d.namespace, d.lifecycle, grouping(d.kind, d.owner, d.namespace, d.lifecycle)::int as g, count(*)::int as n
-       ${base}
-       group by grouping sets ((d.kind), (d.owner), (d.namespace), (d.lifecycle), ())`,
-      params,
-    );
-    const facets: Record<string, { value: string; count: number }[]> = {};
-    let total = Number(rows[0]?.total ?? 0);
-    for (const r of facetRows) {
-      // grouping() has a bit set for each column left out of the row's grouping set.
-      const key = FACETS.find((_, i) => (r.g & (1 << (FACETS.length - 1 - i))) === 0);
-      if (!key) {
-        total = r.n;
-        continue;
-      }
-      const value = r[key];
-      if (value !== null) (facets[key] ??= []).push({ value, count: r.n });
-    }
-    const count = { n: total };
-    for (const list of Object.values(facets)) list.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
-    const more = rows.length > limit;
-    const results: SearchResult[] = rows.slice(0, limit).map((r, i) => ({
+
+  const facetSql = req.facets
+    ? `, (select coalesce(json_agg(f), '[]') from (
+         select kind, owner, namespace, lifecycle, grouping(kind, owner, namespace, lifecycle)::int as g, count(*)::int as n
+         from m group by grouping sets ((kind), (owner), (namespace), (lifecycle))) f) as facets`
+    : '';
+  const where = conds.length ? `where ${conds.join(' and ')}` : '';
+  const statement = (fuzzy: boolean) =>
+    `with m as materialized (
+       select d.doc_type, d.doc_key, d.kind, d.owner, d.namespace, d.lifecycle, ${fuzzy ? FUZZY_RANK : EXACT_RANK} as rank
+       from search_documents d ${fuzzy ? `join ${FUZZY_CANDIDATES} c on c.doc_type = d.doc_type and c.doc_key = d.doc_key ${where}` : `where ${[EXACT, ...conds].join(' and ')}`}),
+     p as (select doc_type, doc_key, rank from m order by rank desc, doc_type, doc_key limit ${limit + 1} offset ${page * limit})
+     select c.total, d.doc_type, d.doc_key, d.name, d.title, d.text, d.location, d.kind, d.namespace, d.owner, d.lifecycle, d.extra,
+       ts_headline('english', d.title, ${TSQ}, 'StartSel=${PRE},StopSel=${POST},HighlightAll=true') as title_hl,
+       ts_headline('english', d.text, ${TSQ}, 'StartSel=${PRE},StopSel=${POST},MaxFragments=2,MaxWords=30,MinWords=10') as text_hl
+       ${facetSql}
+     from (select count(*)::int as total from m) c
+       left join p on true
+       left join search_documents d on d.doc_type = p.doc_type and d.doc_key = p.doc_key
+     order by p.rank desc, p.doc_type, p.doc_key`;
+
+  let rows = await q.query<any>(statement(false), params);
+  const exactName = rows.some((r) => r.name === params[1]);
+  if (Number(rows[0]?.total ?? 0) < FUZZY_BELOW && !exactName) rows = await q.query<any>(statement(true), params);
+  const total = Number(rows[0]?.total ?? 0);
+  const found = rows.filter((r) => r.doc_key !== null);
+  const more = found.length > limit;
+  const answer: SearchAnswer = {
+    results: found.slice(0, limit).map((r, i) => ({
       type: r.doc_type,
       document: {
         title: r.title,
@@ -135,27 +135,38 @@ export async function search(store: Store, req: SearchRequest) {
         location: r.location,
         kind: r.kind ?? undefined,
         namespace: r.namespace ?? undefined,
-        name: r.doc_type === CATALOG_TYPE ? r.doc_key.split('/').pop() : r.name,
+        name: r.name,
         owner: r.owner ?? undefined,
         lifecycle: r.lifecycle ?? undefined,
+        ...(r.extra ?? {}),
       },
       highlight: {
         preTag: PRE,
         postTag: POST,
         fields: {
-          ...(r.title_hl.includes(PRE) ? { title: r.title_hl } : {}),
-          ...(r.text_hl.includes(PRE) ? { text: r.text_hl } : {}),
+          ...(r.title_hl?.includes(PRE) ? { title: r.title_hl } : {}),
+          ...(r.text_hl?.includes(PRE) ? { text: r.text_hl } : {}),
         },
       },
       // As in Backstage: the result's position in the whole result set.
       rank: page * limit + i + 1,
-    }));
-    return {
-      results,
-      numberOfResults: count.n,
-      nextPageCursor: more ? encodePage(page + 1) : undefined,
-      previousPageCursor: page > 0 ? encodePage(page - 1) : undefined,
-      facets,
-    };
-  });
+    })),
+    numberOfResults: total,
+    nextPageCursor: more ? encodePage(page + 1) : undefined,
+    previousPageCursor: page > 0 ? encodePage(page - 1) : undefined,
+  };
+  if (req.facets) answer.facets = facetsOf(rows[0]?.facets ?? []);
+  return answer;
+}
+
+function facetsOf(rows: { kind: string | null; owner: string | null; namespace: string | null; lifecycle: string | null; g: number; n: number }[]) {
+  const facets: Record<string, { value: string; count: number }[]> = {};
+  for (const r of rows) {
+    // grouping() has a bit set for each column left out of the row's grouping set.
+    const key = FACETS.find((_, i) => (r.g & (1 << (FACETS.length - 1 - i))) === 0);
+    const value = key ? r[key] : null;
+    if (key && value !== null) (facets[key] ??= []).push({ value, count: r.n });
+  }
+  for (const list of Object.values(facets)) list.sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+  return facets;
 }

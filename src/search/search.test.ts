@@ -75,7 +75,8 @@ test('types, filters and paging', async () => {
   const filtered = (await pave.api('GET', '/api/search/query?term=payments&filters[owner]=group:default/team-b')).body;
   assert.deepEqual(names(filtered), ['ledger'], 'owner filter');
   assert.equal((await pave.api('GET', '/api/search/query?term=payments&types[0]=techdocs')).body.numberOfResults, 0, 'type filter');
-  const facets = (await pave.api('GET', '/api/search/query?term=payments')).body.facets;
+  assert.equal((await pave.api('GET', '/api/search/query?term=payments')).body.facets, undefined, 'facets only when asked for');
+  const facets = (await pave.api('GET', '/api/search/query?term=payments&facets=true')).body.facets;
   assert.ok(facets.owner.some((f: any) => f.value === 'group:default/team-a' && f.count === 2), `owner facet: ${JSON.stringify(facets.owner)}`);
   const p1 = (await pave.api('GET', '/api/search/query?term=payments&pageLimit=1')).body;
   assert.equal(p1.results.length, 1, 'one per page');
