@@ -6,6 +6,7 @@ import { Catalog, catalogMigrations, catalogRoutes, loadRules } from './catalog/
 import { catalogEntityRules, catalogLocationRules, catalogPredicateCombinators } from './catalog/permissions.ts';
 import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from './audit/index.ts';
 import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
+import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -62,6 +63,7 @@ export interface PaveInstance {
   identity: Identity;
   audit: AuditLog;
   search: SearchIndexer;
+  docs: DocsBuilder;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -101,7 +103,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   let ready = false;
   let stopping = false;
   try {
-    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations]);
+    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations, ...docsMigrations]);
     if (ran.length) log.info({ migrations: ran }, 'migrations applied');
   } catch (e) {
     await store.close();
@@ -117,6 +119,8 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   const catalog = new Catalog(store, events, jobs, config.catalog, log.child({ component: 'catalog' }));
   const audit = new AuditLog(store, { log: log.child({ component: 'audit' }) });
   const indexer = new SearchIndexer(store, events, log.child({ component: 'search' }));
+  indexer.addCollator((q) => collateDocs(q));
+  const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }) });
   await scheduleAuditRetention(jobs, audit, config.audit.retentionDays);
   const identity = new Identity(store, config.auth, config.permission.rules);
   identity.policy.addResourceRules('catalog-entity', catalogEntityRules, catalogPredicateCombinators);
@@ -187,6 +191,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   await app.register(async (api) => auditRoutes(api, audit), { prefix: '/api/audit' });
   await app.register(async (api) => permissionRoutes(api, identity), { prefix: '/api/permission' });
   await app.register(async (api) => searchRoutes(api, { search: new SearchService(store), indexer }), { prefix: '/api/search' });
+  await app.register(async (api) => docsRoutes(api, { store, catalog, builder: docs }), { prefix: '/api/docs' });
   await app.ready();
   coverage!.assertCovered();
 
@@ -194,6 +199,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   const demoRoot = path.join(packageRoot(), 'examples', 'all.yaml');
   await catalog.start(config.demo ? [{ type: 'file', target: demoRoot }] : []);
   await indexer.start();
+  await docs.start();
 
   phase('catalog');
   await app.listen({ port: config.server.port, host: config.server.host });
@@ -218,11 +224,12 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       await jobs.stop(config.server.shutdownGraceSeconds * 1000);
       await catalog.stop();
       await indexer.stop();
+      await docs.stop();
       await audit.stop();
       await store.close();
       log.info('Pave stopped');
     })());
-  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, log, stop };
+  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, docs, log, stop };
 }
 
 async function waitForLocations(store: Store, timeoutMs = 60_000): Promise<void> {

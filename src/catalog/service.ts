@@ -688,6 +688,9 @@ export class Catalog {
     const rows = await this.store.query<{ origin_id: string }>('select origin_id from catalog_entities where ref_key = $1', [refKey(ref)]);
     if (!rows[0]) throw notFound('ENTITY_NOT_FOUND', `Entity ${ref} not found`, { entityRef: ref });
     await this.refreshLocation(rows[0].origin_id);
+    // Whatever else hangs off the entity (its docs) refreshes too, on whichever replica reads this.
+    await this.events.append(this.store, [{ type: 'catalog.entity.refreshed', subject: ref }]);
+    this.events.notify(['catalog.entity.refreshed']);
   }
 
   /** Validates one entity as processing would; returns the problems found (empty when valid). */

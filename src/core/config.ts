@@ -167,6 +167,29 @@ export const configSchema = {
       properties: { retentionDays: { type: 'number', minimum: 1, default: 365 } },
     },
 
+    docs: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Sites from url: sources are rebuilt on this schedule; local folders are watched instead.
+        refreshMinutes: { type: 'number', minimum: 1, default: 30 },
+        watchFiles: { type: 'boolean', default: true },
+        gitTimeoutMs: { type: 'integer', minimum: 1000, default: 60_000 },
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            maxPages: { type: 'integer', minimum: 1, default: 2000 },
+            maxPageBytes: { type: 'integer', minimum: 1, default: 1024 * 1024 },
+            maxSiteBytes: { type: 'integer', minimum: 1, default: 50 * 1024 * 1024 },
+            maxAssetBytes: { type: 'integer', minimum: 1, default: 10 * 1024 * 1024 },
+          },
+        },
+      },
+    },
+
     log: {
       type: 'object',
       additionalProperties: false,
@@ -223,6 +246,13 @@ export const configSchema = {
     },
   },
 } as const;
+
+export interface DocsConfig {
+  refreshMinutes: number;
+  watchFiles: boolean;
+  gitTimeoutMs: number;
+  limits: { maxPages: number; maxPageBytes: number; maxSiteBytes: number; maxAssetBytes: number };
+}
 
 export interface CustomKind {
   kind: string;
@@ -283,6 +313,7 @@ export interface PaveConfig {
   auth: AuthConfig;
   permission: { rules: PolicyRuleConfig[] };
   audit: { retentionDays: number };
+  docs: DocsConfig;
   log: { level: string };
   jobs: { concurrency: number; leaseSeconds: number; pollMs: number };
   catalog: {

@@ -39,14 +39,14 @@ export async function collateEntities(q: Queryable, refKeys?: string[]): Promise
     [refKeys ?? null],
   );
   if (refKeys) {
-    // Entities that are gone leave the index.
+    // Entities that are gone leave the index, and so does everything that belongs to them (docs pages).
     await q.query(
-      `delete from search_documents d where d.doc_type = '${CATALOG_TYPE}' and d.doc_key = any($1::text[])
-         and not exists (select 1 from catalog_entities e where e.ref_key = d.doc_key)`,
+      `delete from search_documents d where d.entity_key = any($1::text[])
+         and not exists (select 1 from catalog_entities e where e.ref_key = d.entity_key)`,
       [refKeys],
     );
   } else {
-    await q.query(`delete from search_documents d where d.doc_type = '${CATALOG_TYPE}' and not exists (select 1 from catalog_entities e where e.ref_key = d.doc_key)`);
+    await q.query(`delete from search_documents d where d.entity_key is not null and not exists (select 1 from catalog_entities e where e.ref_key = d.entity_key)`);
   }
   return rows[0].n;
 }

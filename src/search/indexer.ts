@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { CoalescedRunner } from '../core/coalesce.ts';
 import type { EventLog } from '../core/events.ts';
-import type { Store } from '../core/store.ts';
+import type { Queryable, Store } from '../core/store.ts';
 import { collateEntities } from './catalog-collator.ts';
 import { bumpGeneration } from './service.ts';
 
@@ -15,9 +16,12 @@ const BATCH = 2000;
  */
 export class SearchIndexer {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runner = new CoalescedRunner(
+    () => this.catchUp(),
+    (e) => this.log.error({ err: e }, 'search indexing failed; retrying on the next change'),
+  );
   private unsubscribe: (() => void) | undefined;
+  private readonly collators: ((q: Queryable) => Promise<number>)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -36,7 +40,12 @@ export class SearchIndexer {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
-    await this.running;
+    await this.runner.idle();
+  }
+
+  /** Another source of documents (docs pages), rewritten whole by a reindex. */
+  addCollator(collate: (q: Queryable) => Promise<number>): void {
+    this.collators.push(collate);
   }
 
   /** Rebuilds the whole index from the catalog (`pave search reindex`). */
@@ -45,7 +54,8 @@ export class SearchIndexer {
     const documents = await this.store.tx(async (q) => {
       // The cursor moves to the newest event first: changes committed meanwhile are read again.
       const [last] = await q.query<{ id: number | null }>('select max(id)::int8 as id from pave_events');
-      const n = await collateEntities(q);
+      let n = await collateEntities(q);
+      for (const collate of this.collators) n += await collate(q);
       await q.query(
         `insert into search_state (indexer, event_cursor, rebuilt_at) values ($1, $2, now())
          on conflict (indexer) do update set event_cursor = excluded.event_cursor, rebuilt_at = now()`,
@@ -61,23 +71,7 @@ export class SearchIndexer {
 
   /** Reads what changed since the last time; overlapping calls coalesce. */
   kick(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (await this.catchUp());
-        } while (this.again);
-      } catch (e) {
-        this.log.error({ err: e }, 'search indexing failed; retrying on the next change');
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.runner.kick();
   }
 
   /** One batch of events; true when there may be more. */

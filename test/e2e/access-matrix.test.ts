@@ -176,6 +176,12 @@ const rows: Row[] = [
   { method: 'GET', route: '/api/events', expect: read },
   { method: 'GET', route: '/api/search/query', path: () => '/api/search/query?term=comp', expect: read },
   { method: 'POST', route: '/api/search/reindex', expect: adminOnly(200) },
+  { method: 'GET', route: '/api/docs/', path: () => '/api/docs', expect: read },
+  // comp-b has no docs: readers get past the gate to a 404 with DOCS_NOT_FOUND.
+  { method: 'GET', route: '/api/docs/{namespace}/{kind}/{name}', path: () => '/api/docs/default/component/comp-b', expect: all(404) },
+  { method: 'GET', route: '/api/docs/{namespace}/{kind}/{name}/pages/{*}', path: () => '/api/docs/default/component/comp-b/pages/', expect: all(404) },
+  { method: 'GET', route: '/api/docs/{namespace}/{kind}/{name}/assets/{*}', path: () => '/api/docs/default/component/comp-b/assets/a.png', expect: all(404) },
+  { method: 'POST', route: '/api/docs/{namespace}/{kind}/{name}/build', path: () => '/api/docs/default/component/comp-b/build', expect: { ...all(403), bob: 202, admin: 202 } },
   // ---- the caller's own things ----
   { method: 'GET', route: '/api/auth/session', expect: all(200, 200) },
   { method: 'GET', route: '/api/auth/whoami', expect: read },
