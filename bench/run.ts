@@ -4,11 +4,13 @@ import { cleanupAll } from './lib.ts';
 import { runAuthBench } from './auth.ts';
 import { runCatalogBench } from './catalog.ts';
 import { runSearchBench } from './search.ts';
+import { runDocsBench } from './docs.ts';
 
 const benches: [string, () => Promise<void>][] = [
   ['catalog', runCatalogBench],
   ['auth', runAuthBench],
   ['search', runSearchBench],
+  ['docs', runDocsBench],
 ];
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 

@@ -154,8 +154,7 @@ export class DocsBuilder {
       const urls = docsUrls(entityKey);
       const built = await buildSiteFromDir(co.dir, { limits: this.deps.config.limits, pageUrl: urls.page, assetUrl: urls.asset, editBase: co.editBase });
       if ('problem' in built) return this.fail(entityKey, sourceText, built.problem);
-      const ms = Math.round(performance.now() - t0);
-      await this.save(entityKey, sourceText, built.site, ms);
+      const ms = await this.save(entityKey, sourceText, built.site, t0);
       log.info({ entity: entityKey, pages: built.site.pages.length, ms }, 'docs built');
       return { status: 'ready', pages: built.site.pages.length, ms };
     } finally {
@@ -163,7 +162,7 @@ export class DocsBuilder {
     }
   }
 
-  private async save(entityKey: string, source: string, site: BuiltSite, ms: number): Promise<void> {
+  private async save(entityKey: string, source: string, site: BuiltSite, t0: number): Promise<number> {
     const urls = docsUrls(entityKey);
     // Pages in nav order first (previous/next follow it), then the rest by path.
     const order = new Map<string, number>();
@@ -179,11 +178,6 @@ export class DocsBuilder {
       await q.query('delete from docs_pages where entity_key = $1', [entityKey]);
       await q.query('delete from docs_assets where entity_key = $1', [entityKey]);
       await q.query(
-        `update docs_sites set source = $2, site_name = $3, site_description = $4, nav = $5::jsonb, problems = $6::jsonb, built_at = now(),
-           build_ms = $7, status = 'ready', error = null, updated_at = now() where entity_key = $1`,
-        [entityKey, source, site.siteName, site.siteDescription ?? null, JSON.stringify(site.nav), JSON.stringify(site.problems), ms],
-      );
-      await q.query(
         `insert into docs_pages (entity_key, path, slug, position, title, html, text, toc, edit_url)
          select $1, x.path, x.slug, x.position, x.title, x.html, x.text, x.toc, x.edit_url
          from jsonb_to_recordset($2::jsonb) as x(path text, slug text, position int, title text, html text, text text, toc jsonb, edit_url text)`,
@@ -196,9 +190,16 @@ export class DocsBuilder {
         await q.query('insert into docs_assets (entity_key, path, content_type, bytes) values ($1, $2, $3, $4)', [entityKey, a.path, a.contentType, a.bytes]);
       }
       await collateDocs(q, entityKey);
-      await this.deps.events.append(q, [{ type: 'docs.built', subject: entityKey, payload: { pages: pages.length, ms, problems: site.problems.length } }]);
+      // The build time covers reading, rendering and storing: everything up to the commit.
+      await q.query(
+        `update docs_sites set source = $2, site_name = $3, site_description = $4, nav = $5::jsonb, problems = $6::jsonb, built_at = now(),
+           build_ms = $7, status = 'ready', error = null, updated_at = now() where entity_key = $1`,
+        [entityKey, source, site.siteName, site.siteDescription ?? null, JSON.stringify(site.nav), JSON.stringify(site.problems), Math.round(performance.now() - t0)],
+      );
+      await this.deps.events.append(q, [{ type: 'docs.built', subject: entityKey, payload: { pages: pages.length, problems: site.problems.length } }]);
     });
     this.deps.events.notify(['docs.built']);
+    return Math.round(performance.now() - t0);
   }
 
   private async fail(entityKey: string, source: string, problem: DocsProblem): Promise<BuildOutcome> {

@@ -215,6 +215,9 @@ test('url: sources are cloned from a git server over HTTP; the rebuild API and r
     assert.equal(rebuild.status, 202, JSON.stringify(rebuild.body));
     const again = await settledSite('ledger', site.lastAttemptAt);
     assert.equal(again.status, 'ready', 'rebuilt');
+    assert.equal((await pave.api('POST', '/api/catalog/refresh', { entityRef: 'component:default/ledger' })).status, 200, 'entity refreshed');
+    const refreshed = await settledSite('ledger', again.lastAttemptAt);
+    assert.equal(refreshed.status, 'ready', 'a catalog refresh rebuilds the docs too');
 
     assert.equal((await pave.api('DELETE', `/api/catalog/locations/${location}`)).status, 204, 'unregistered');
     await eventually(async () => ((await pave.api('GET', '/api/docs')).body.items.some((s: any) => s.name === 'ledger') ? undefined : true), 10_000, 'the site to go with its entity');
