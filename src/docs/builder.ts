@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { CoalescedRunner } from '../core/coalesce.ts';
@@ -7,7 +9,7 @@ import type { EventLog } from '../core/events.ts';
 import type { JobQueue } from '../core/jobs.ts';
 import type { Queryable, Store } from '../core/store.ts';
 import { refKey } from '../catalog/refs.ts';
-import type { DocsProblem } from './mkdocs.ts';
+import { parseMkdocsConfig, type DocsProblem } from './mkdocs.ts';
 import { buildSiteFromDir, type BuiltSite } from './site.ts';
 import { checkout, describeSource, resolveDocsSource, TECHDOCS_REF, type DocsSource } from './source.ts';
 import { docsUrls } from './urls.ts';
@@ -226,16 +228,25 @@ export class DocsBuilder {
 
   /** Edits to a local docs folder rebuild the site within a second. */
   private watch(entityKey: string, dir: string): void {
-    if (!this.deps.config.watchFiles || this.stopped || this.watchers.get(entityKey)?.dir === dir) return;
+    if (!this.deps.config.watchFiles || this.stopped) return;
+    // Only what the site is made of: a docs folder may sit at the root of a busy repository
+    // (Pave's own data folder included), where any other write would start a build.
+    const paths = [path.join(dir, 'mkdocs.yml'), path.join(dir, 'mkdocs.yaml'), path.join(dir, docsDirOf(dir))];
+    const key = paths.join('\n');
+    if (this.watchers.get(entityKey)?.dir === key) return;
     void this.unwatch(entityKey);
     let timer: NodeJS.Timeout | undefined;
-    const watcher = chokidar.watch(dir, { ignoreInitial: true, persistent: false, ignored: (p: string) => /[\\/](node_modules|\.git|site)([\\/]|$)/.test(p) });
+    const watcher = chokidar.watch(paths, {
+      ignoreInitial: true,
+      persistent: false,
+      ignored: (p: string) => /[\\/](node_modules|\.[^\\/]*)([\\/]|$)/.test(p.slice(dir.length)),
+    });
     watcher.on('all', () => {
       clearTimeout(timer);
       timer = setTimeout(() => void this.enqueue(entityKey).catch(() => undefined), 200);
     });
     watcher.on('error', (e) => this.deps.log.warn({ err: errorMessage(e), entity: entityKey }, 'docs folder watch failed'));
-    this.watchers.set(entityKey, { dir, watcher });
+    this.watchers.set(entityKey, { dir: key, watcher });
   }
 
   private async unwatch(entityKey: string): Promise<void> {
@@ -243,6 +254,21 @@ export class DocsBuilder {
     this.watchers.delete(entityKey);
     await w?.watcher.close();
   }
+}
+
+/** The docs folder named by the site's mkdocs.yml (`docs` when it has none or cannot be read). */
+function docsDirOf(dir: string): string {
+  for (const name of ['mkdocs.yml', 'mkdocs.yaml']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    const parsed = parseMkdocsConfig(text, name);
+    return 'config' in parsed ? parsed.config.docsDir : 'docs';
+  }
+  return 'docs';
 }
 
 function problemOf(e: unknown): DocsProblem {
