@@ -71,6 +71,34 @@ test('a misspelt name still finds it; multi-word terms narrow', async () => {
   assert.equal(names((await pave.api('GET', '/api/search/query?term=settle')).body)[0], 'ledger', 'a word of the description');
 });
 
+test('a template is found by what its form asks and what its steps do', async () => {
+  const template = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: node-service, title: Node service }
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: Pick a cloud region
+      properties:
+        region: { type: string, title: Deployment region, description: Where the workload runs }
+  steps:
+    - id: fetch
+      name: Render the skeleton
+      action: fetch:template
+      input: { url: ./skeleton }
+`;
+  fs.writeFileSync(path.join(dir, 'template.yaml'), template);
+  assert.equal((await pave.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(dir, 'template.yaml') })).status, 201, 'template registered');
+  for (const term of ['deployment region', 'workload', 'skeleton']) {
+    const found = await eventually(async () => {
+      const body = (await pave.api('GET', `/api/search/query?term=${encodeURIComponent(term)}`)).body;
+      return body.numberOfResults > 0 ? body : undefined;
+    }, 10_000, `the template to be found by "${term}"`);
+    assert.equal(found.results[0].document.kind, 'Template', `"${term}" finds the template first`);
+  }
+});
+
 test('types, filters and paging', async () => {
   const filtered = (await pave.api('GET', '/api/search/query?term=payments&filters[owner]=group:default/team-b')).body;
   assert.deepEqual(names(filtered), ['ledger'], 'owner filter');
