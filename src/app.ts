@@ -7,6 +7,7 @@ import { catalogEntityRules, catalogLocationRules, catalogPredicateCombinators }
 import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from './audit/index.ts';
 import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
 import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
+import { GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -64,6 +65,7 @@ export interface PaveInstance {
   audit: AuditLog;
   search: SearchIndexer;
   docs: DocsBuilder;
+  git: GitRepos;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -103,7 +105,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   let ready = false;
   let stopping = false;
   try {
-    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations, ...docsMigrations]);
+    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations, ...docsMigrations, ...gitMigrations]);
     if (ran.length) log.info({ migrations: ran }, 'migrations applied');
   } catch (e) {
     await store.close();
@@ -120,15 +122,22 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   const audit = new AuditLog(store, { log: log.child({ component: 'audit' }) });
   const indexer = new SearchIndexer(store, events, log.child({ component: 'search' }));
   indexer.addCollator((q) => collateDocs(q));
+  // Hosted repositories live beside the embedded database (scale-out: a shared volume).
+  const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
   const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }) });
   await scheduleAuditRetention(jobs, audit, config.audit.retentionDays);
   const identity = new Identity(store, config.auth, config.permission.rules);
   identity.policy.addResourceRules('catalog-entity', catalogEntityRules, catalogPredicateCombinators);
   identity.policy.addResourceRules('catalog-location', catalogLocationRules);
   identity.policy.addResourceRules('auth-token', tokenRules, tokenFilterCombinators);
+  identity.policy.addResourceRules('git-repo', gitRepoRules);
   identity.resourceLoaders.set('catalog-entity', (ref) => catalog.byRef(ref));
   // A location's "ref" in the permission API is its id.
   identity.resourceLoaders.set('catalog-location', (id) => catalog.getLocation(id));
+  identity.resourceLoaders.set('git-repo', (ref) => {
+    const [org, name] = ref.replace(/^git:/, '').split('/');
+    return repos.get(org, name);
+  });
   try {
     identity.policy.check();
   } catch (e) {
@@ -192,6 +201,8 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   await app.register(async (api) => permissionRoutes(api, identity), { prefix: '/api/permission' });
   await app.register(async (api) => searchRoutes(api, { search: new SearchService(store), indexer }), { prefix: '/api/search' });
   await app.register(async (api) => docsRoutes(api, { store, catalog, builder: docs }), { prefix: '/api/docs' });
+  await app.register(async (api) => gitApiRoutes(api, { repos, baseUrl: config.server.baseUrl }), { prefix: '/api/git' });
+  await app.register(async (api) => gitProtocolRoutes(api, { repos }), { prefix: '/git' });
   await app.ready();
   coverage!.assertCovered();
 
@@ -229,7 +240,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       await store.close();
       log.info('Pave stopped');
     })());
-  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, docs, log, stop };
+  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, docs, git: repos, log, stop };
 }
 
 async function waitForLocations(store: Store, timeoutMs = 60_000): Promise<void> {

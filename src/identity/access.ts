@@ -146,6 +146,20 @@ export function sessionCookieOf(req: FastifyRequest): string | undefined {
 }
 
 /**
+ * The API token of an Authorization header: `Bearer <token>`, or `Basic` with the token as the
+ * password, which is how git and other HTTP-auth clients send it (the user name is ignored).
+ */
+function tokenOf(header: string): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+}
+
+/**
  * Authentication, authorization and audit for every route. Must be installed before any route
  * is registered: routes that declare neither a permission nor `public` make `assertCovered` fail.
  */
@@ -183,9 +197,9 @@ export async function installAccessControl(app: FastifyInstance, opts: AccessOpt
     let principal: Principal = ANONYMOUS;
     const header = req.headers.authorization;
     if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw new PaveError('TOKEN_INVALID', 401, 'Send API tokens as "Authorization: Bearer <token>"', {});
-      const { principal: p, firstUse } = await identity.tokens.authenticate(m[1], req.ip);
+      const token = tokenOf(header);
+      if (!token) throw new PaveError('TOKEN_INVALID', 401, 'Send API tokens as "Authorization: Bearer <token>" (git: the token as the password)', {});
+      const { principal: p, firstUse } = await identity.tokens.authenticate(token, req.ip);
       principal = p;
       if (firstUse && audit && SAFE_METHODS.has(req.method)) req.audit.details = { ...req.audit.details, firstUseThisMinute: true };
     } else {

@@ -24,7 +24,8 @@ export function errorBody(req: FastifyRequest, status: number, code: string, mes
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) {
-  if (status === 401) reply.header('www-authenticate', `Bearer realm="pave", error="invalid_token"`);
+  // git asks for credentials (and uses credential helpers) only when challenged with Basic.
+  if (status === 401) reply.header('www-authenticate', req.url.startsWith('/git/') ? 'Basic realm="Pave git"' : `Bearer realm="pave", error="invalid_token"`);
   return reply.status(status).type('application/json; charset=utf-8').send(errorBody(req, status, code, message, details));
 }
 

@@ -107,6 +107,7 @@ before(async () => {
   });
   assert.equal(aliceLoc.status, 201, 'alice registers a location');
   aliceLocation = ((await aliceLoc.json()) as any).location.id;
+  await pave.git.create({ org: 'matrix', name: 'repo-b', owner: 'group:default/team-b' });
 });
 
 after(async () => {
@@ -177,6 +178,18 @@ const rows: Row[] = [
   { method: 'GET', route: '/api/search/query', path: () => '/api/search/query?term=comp', expect: read },
   { method: 'POST', route: '/api/search/reindex', expect: adminOnly(200) },
   { method: 'GET', route: '/api/docs/', path: () => '/api/docs', expect: read },
+  { method: 'GET', route: '/api/git/repos', expect: read },
+  { method: 'POST', route: '/api/git/repos', body: (role) => ({ org: 'matrix', name: `new-${role.toLowerCase()}` }), expect: { ...all(403), alice: 201, bob: 201, admin: 201 } },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}', path: () => '/api/git/repos/matrix/repo-b', expect: read },
+  { method: 'DELETE', route: '/api/git/repos/{org}/{name}', path: async (role) => `/api/git/repos/matrix/${(await pave.git.create({ org: 'matrix', name: `gone-${role.toLowerCase()}`, owner: 'group:default/team-b' })).name}`, expect: { ...all(403), bob: 204, admin: 204 } },
+  // repo-b is empty: readers get past the gate to "push a first commit".
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/tree', path: () => '/api/git/repos/matrix/repo-b/tree', expect: all(404) },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/blob', path: () => '/api/git/repos/matrix/repo-b/blob?path=README.md', expect: all(404) },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/commits', path: () => '/api/git/repos/matrix/repo-b/commits', expect: all(404) },
+  { method: 'GET', route: '/git/{org}/{repo}/info/refs', path: () => '/git/matrix/repo-b.git/info/refs?service=git-upload-pack', expect: read },
+  // A JSON body is not git's: past the gate, a 415.
+  { method: 'POST', route: '/git/{org}/{repo}/git-upload-pack', path: () => '/git/matrix/repo-b.git/git-upload-pack', body: () => ({}), expect: all(415) },
+  { method: 'POST', route: '/git/{org}/{repo}/git-receive-pack', path: () => '/git/matrix/repo-b.git/git-receive-pack', body: () => ({}), expect: { ...all(403), bob: 415, admin: 415 } },
   // comp-b has no docs: readers get past the gate to a 404 with DOCS_NOT_FOUND.
   { method: 'GET', route: '/api/docs/{namespace}/{kind}/{name}', path: () => '/api/docs/default/component/comp-b', expect: all(404) },
   { method: 'GET', route: '/api/docs/{namespace}/{kind}/{name}/pages/{*}', path: () => '/api/docs/default/component/comp-b/pages/', expect: all(404) },

@@ -1,0 +1,4 @@
+export { gitMigrations } from './migrations.ts';
+export { GitRepos, type Repo, type RefUpdate, type TreeEntry, type Commit } from './repos.ts';
+export { gitProtocolRoutes, gitApiRoutes } from './routes.ts';
+export { gitRepoRules } from './permissions.ts';

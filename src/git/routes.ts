@@ -1,0 +1,161 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PaveError, badInput } from '../core/errors.ts';
+import '../identity/access.ts';
+import './permissions.ts';
+import type { GitRepos, Repo } from './repos.ts';
+import { serveGitHttp } from './smart-http.ts';
+
+const tags = ['git'];
+const GIT_BODY_TYPES = ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'];
+const RepoParams = Type.Object({ org: Type.String(), name: Type.String() });
+type RepoParams = Static<typeof RepoParams>;
+const CreateBody = Type.Object(
+  {
+    org: Type.String(),
+    name: Type.String(),
+    description: Type.Optional(Type.String()),
+    owner: Type.Optional(Type.String({ description: 'The group or user that owns it, e.g. group:default/team-a' })),
+    entityRef: Type.Optional(Type.String({ description: 'The catalog entity the repository belongs to' })),
+  },
+  { additionalProperties: false },
+);
+
+/** `name.git` or `name` in a clone URL. */
+const repoName = (raw: string) => raw.replace(/\.git$/, '');
+
+function withCloneUrl(req: FastifyRequest, baseUrl: string | undefined, repo: Repo) {
+  const base = (baseUrl ?? `${req.protocol}://${req.headers.host}`).replace(/\/+$/, '');
+  return { ...repo, cloneUrl: `${base}/git/${repo.org}/${repo.name}.git`, location: `/git/${repo.org}/${repo.name}` };
+}
+
+/**
+ * Git's smart HTTP protocol under `/git/<org>/<name>.git` (the real git client clones, fetches
+ * and pushes; a Pave token is the password), and the repository API under `/api/git`.
+ */
+export async function gitProtocolRoutes(app: FastifyInstance, deps: { repos: GitRepos }): Promise<void> {
+  const { repos } = deps;
+  // Pack data is streamed to git as it arrives, never parsed or held in memory.
+  app.addContentTypeParser(GIT_BODY_TYPES, (_req, payload, done) => done(null, payload));
+
+  async function serve(req: FastifyRequest<{ Params: { org: string; repo: string } }>, service: 'info/refs' | 'git-upload-pack' | 'git-receive-pack') {
+    const { org } = req.params;
+    const name = repoName(req.params.repo);
+    const repo = await repos.get(org, name);
+    const pushing = service === 'git-receive-pack' || (service === 'info/refs' && new URL(req.url, 'http://x').searchParams.get('service') === 'git-receive-pack');
+    req.audit.target = `git:${org}/${name}`;
+    if (pushing) req.access.authorize('git.repo.push', repo);
+    if (req.method === 'POST' && typeof (req.body as { pipe?: unknown } | undefined)?.pipe !== 'function') {
+      throw new PaveError('GIT_REQUEST_INVALID', 415, `Send ${service} requests as ${GIT_BODY_TYPES.join(' or ')}, as the git client does`, { contentType: req.headers['content-type'] });
+    }
+    const answer = await serveGitHttp(repos.root, {
+      method: req.method,
+      pathInfo: `/${org}/${name}.git/${service}`,
+      query: new URL(req.url, 'http://x').search.slice(1),
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'] as string | undefined,
+      gitProtocol: req.headers['git-protocol'] as string | undefined,
+      remoteUser: req.principal.ref ?? 'anonymous',
+      remoteAddr: req.ip,
+      body: req.body as NodeJS.ReadableStream as any,
+    });
+    if (service === 'git-receive-pack') {
+      // Recorded once git has accepted the push (the post-receive hook ran), not before.
+      void answer.pushed.then((updates) => repos.recordPush(org, name, updates, req.principal.ref ?? 'anonymous')).catch((e) => req.log.error({ err: e }, 'recording a push failed'));
+    }
+    return { answer };
+  }
+
+  const params = Type.Object({ org: Type.String(), repo: Type.String() });
+  app.get<{ Params: { org: string; repo: string } }>(
+    '/:org/:repo/info/refs',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'git smart HTTP: ref advertisement (clone, fetch, push)', params } },
+    async (req, reply) => {
+      const { answer } = await serve(req, 'info/refs');
+      return reply.status(answer.status).headers(answer.headers).send(answer.body);
+    },
+  );
+  for (const service of ['git-upload-pack', 'git-receive-pack'] as const) {
+    app.post<{ Params: { org: string; repo: string } }>(
+      `/:org/:repo/${service}`,
+      {
+        config: { permission: service === 'git-upload-pack' ? 'git.repo.read' : 'git.repo.push' },
+        schema: { tags, summary: `git smart HTTP: ${service === 'git-upload-pack' ? 'clone and fetch' : 'push'}`, params },
+      },
+      async (req, reply) => {
+        const { answer } = await serve(req, service);
+        return reply.status(answer.status).headers(answer.headers).send(answer.body);
+      },
+    );
+  }
+}
+
+export async function gitApiRoutes(app: FastifyInstance, deps: { repos: GitRepos; baseUrl?: string }): Promise<void> {
+  const { repos, baseUrl } = deps;
+
+  app.get('/repos', { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'Repositories hosted by Pave' } }, async (req) => ({
+    items: (await repos.list()).map((r) => withCloneUrl(req, baseUrl, r)),
+  }));
+
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/repos',
+    { config: { permission: 'git.repo.create' }, schema: { tags, summary: 'Create an empty repository', body: CreateBody } },
+    async (req, reply) => {
+      req.audit.target = `git:${req.body.org}/${req.body.name}`;
+      const repo = await repos.create({ ...req.body, owner: req.body.owner ?? req.principal.ref ?? undefined, createdBy: req.principal.ref ?? undefined });
+      return reply.status(201).send(withCloneUrl(req, baseUrl, repo));
+    },
+  );
+
+  app.get<{ Params: RepoParams }>(
+    '/repos/:org/:name',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'A repository with its branches and tags', params: RepoParams } },
+    async (req) => {
+      const repo = await repos.get(req.params.org, req.params.name);
+      return { ...withCloneUrl(req, baseUrl, repo), ...(await repos.refs(repo.org, repo.name)) };
+    },
+  );
+
+  app.delete<{ Params: RepoParams }>(
+    '/repos/:org/:name',
+    { config: { permission: 'git.repo.delete' }, schema: { tags, summary: 'Delete a repository and its history', params: RepoParams } },
+    async (req, reply) => {
+      req.audit.target = `git:${req.params.org}/${req.params.name}`;
+      req.access.authorize('git.repo.delete', await repos.get(req.params.org, req.params.name));
+      await repos.remove(req.params.org, req.params.name);
+      return reply.status(204).send();
+    },
+  );
+
+  const RefQuery = Type.Object({ ref: Type.Optional(Type.String()), path: Type.Optional(Type.String()) });
+  app.get<{ Params: RepoParams; Querystring: Static<typeof RefQuery> }>(
+    '/repos/:org/:name/tree',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'The files of a folder at a branch, tag or commit', params: RepoParams, querystring: RefQuery } },
+    async (req) => {
+      await repos.get(req.params.org, req.params.name);
+      return repos.tree(req.params.org, req.params.name, req.query.ref, req.query.path ?? '');
+    },
+  );
+
+  app.get<{ Params: RepoParams; Querystring: Static<typeof RefQuery> }>(
+    '/repos/:org/:name/blob',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'One file at a branch, tag or commit (raw bytes)', params: RepoParams, querystring: RefQuery } },
+    async (req, reply) => {
+      await repos.get(req.params.org, req.params.name);
+      if (!req.query.path) throw badInput('INVALID_REQUEST', 'Give the file as ?path=', {});
+      const { content } = await repos.blob(req.params.org, req.params.name, req.query.ref, req.query.path);
+      // Shown as text or downloaded, never run as a page of Pave.
+      return reply.header('content-security-policy', "default-src 'none'; sandbox").type(content.includes(0) ? 'application/octet-stream' : 'text/plain; charset=utf-8').send(content);
+    },
+  );
+
+  const CommitQuery = Type.Object({ ref: Type.Optional(Type.String()), path: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) });
+  app.get<{ Params: RepoParams; Querystring: Static<typeof CommitQuery> }>(
+    '/repos/:org/:name/commits',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'Commits of a branch, newest first', params: RepoParams, querystring: CommitQuery } },
+    async (req) => {
+      await repos.get(req.params.org, req.params.name);
+      return { items: await repos.commits(req.params.org, req.params.name, req.query.ref, req.query.limit ?? 30, req.query.path) };
+    },
+  );
+}
