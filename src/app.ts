@@ -124,7 +124,17 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   indexer.addCollator((q) => collateDocs(q));
   // Hosted repositories live beside the embedded database (scale-out: a shared volume).
   const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
-  const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }) });
+  const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
+  // This server's own address, known once it listens: only its repositories are read from disk.
+  const isOwnUrl = (u: string) => {
+    try {
+      const x = new URL(u);
+      const own = new URL(url);
+      return x.origin === own.origin || (x.port === String(port) && ['localhost', '127.0.0.1', '[::1]'].includes(x.hostname));
+    } catch {
+      return false;
+    }
+  };
   await scheduleAuditRetention(jobs, audit, config.audit.retentionDays);
   const identity = new Identity(store, config.auth, config.permission.rules);
   identity.policy.addResourceRules('catalog-entity', catalogEntityRules, catalogPredicateCombinators);

@@ -44,7 +44,15 @@ export class DocsBuilder {
   private stopped = false;
 
   constructor(
-    private readonly deps: { store: Store; events: EventLog; jobs: JobQueue; config: DocsConfig; log: Logger },
+    private readonly deps: {
+      store: Store;
+      events: EventLog;
+      jobs: JobQueue;
+      config: DocsConfig;
+      log: Logger;
+      /** The folder of a repository Pave hosts, given its clone URL (undefined: not one of ours). */
+      localRepo?: (url: string) => string | undefined;
+    },
   ) {
     deps.jobs.register(BUILD_JOB, async (payload: { entityKey: string }) => this.build(payload.entityKey));
   }
@@ -91,7 +99,7 @@ export class DocsBuilder {
       if (!state) return false;
       const rows = await q.query<{ id: number; type: string; subject: string }>(
         `select id, type, subject from pave_events where id > $1
-           and type in ('catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed', 'catalog.entity.refreshed')
+           and type in ('catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed', 'catalog.entity.refreshed', 'git.pushed')
          order by id limit $2`,
         [state.event_cursor, EVENT_BATCH],
       );
@@ -99,7 +107,16 @@ export class DocsBuilder {
         ? [rows[rows.length - 1]]
         : await q.query<{ id: number }>('select coalesce(max(id), $1)::int8 as id from pave_events where id > $1', [state.event_cursor]);
       if (rows.length) {
-        const keys = [...new Set(rows.map((r) => refKey(r.subject)))];
+        const keys = [...new Set(rows.filter((r) => r.type !== 'git.pushed').map((r) => refKey(r.subject)))];
+        // A push to a Pave-hosted repository rebuilds the docs of the entity it belongs to.
+        const pushedRepos = [...new Set(rows.filter((r) => r.type === 'git.pushed').map((r) => r.subject.replace(/^git:/, '')))];
+        if (pushedRepos.length) {
+          const owners = await q.query<{ entity_ref: string }>(
+            `select entity_ref from git_repositories where entity_ref is not null and org || '/' || name = any($1::text[])`,
+            [pushedRepos],
+          );
+          keys.push(...owners.map((o) => o.entity_ref));
+        }
         // Documented now, or documented before (their site must go): both are built, or removed.
         const affected = await q.query<{ key: string }>(
           `select e.ref_key as key from catalog_entities e where e.ref_key = any($1::text[]) and e.final->'metadata'->'annotations' ? '${TECHDOCS_REF}'
@@ -147,7 +164,7 @@ export class DocsBuilder {
     );
     let co;
     try {
-      co = await checkout(source, { timeoutMs: this.deps.config.gitTimeoutMs });
+      co = await checkout(source, { timeoutMs: this.deps.config.gitTimeoutMs, localRepo: this.deps.localRepo });
     } catch (e) {
       return this.fail(entityKey, sourceText, problemOf(e));
     }

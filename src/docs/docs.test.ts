@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { serveGitOverHttp } from '../testing/git-http.ts';
 import { eventually, startTestPave, type TestPave } from '../testing/pave.ts';
+
+const execFileAsync = promisify(execFile);
 
 const entity = (name: string, ref: string) =>
   `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\n  annotations:\n    backstage.io/techdocs-ref: ${ref}\nspec: { type: service, lifecycle: production, owner: team-a }\n`;
@@ -234,4 +237,32 @@ test('a reindex rebuilds docs documents too', async () => {
   const res = await pave.api('POST', '/api/search/reindex');
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.ok((await pave.api('GET', '/api/search/query?term=idempotency&types[0]=techdocs')).body.numberOfResults > 0, 'docs searchable again');
+});
+
+test('a push to a repository Pave hosts rebuilds the docs of the entity it belongs to', async () => {
+  const repo = await pave.api('POST', '/api/git/repos', { org: 'acme', name: 'handbook', entityRef: 'component:default/handbook', owner: 'group:default/team-a' });
+  assert.equal(repo.status, 201, JSON.stringify(repo.body));
+  const src = path.join(work, 'handbook-src');
+  writeSite(src, { 'mkdocs.yml': 'site_name: Handbook\n', 'docs/index.md': '# Handbook\n\nHow we work.\n' });
+  const remote = repo.body.cloneUrl.replace('http://', `http://pave:${encodeURIComponent(pave.token)}@`);
+  // Asynchronous: the server answering the push runs in this very process.
+  const git = (...args: string[]) => execFileAsync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: src, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  await git('init', '-q', '-b', 'main');
+  await git('add', '.');
+  await git('commit', '-qm', 'docs');
+  await git('push', '-q', remote, 'main');
+
+  const dir = path.join(work, 'handbook');
+  writeSite(dir, { 'catalog-info.yaml': entity('handbook', `url:${repo.body.cloneUrl.replace(/\.git$/, '')}/tree/main`) });
+  await register(path.join(dir, 'catalog-info.yaml'));
+  const first = await settledSite('handbook');
+  assert.equal(first.status, 'ready', `built from Pave's own repository: ${JSON.stringify(first.error)}`);
+
+  fs.writeFileSync(path.join(src, 'docs', 'index.md'), '# Handbook\n\nHow we work, and how we review.\n');
+  await git('commit', '-qam', 'more');
+  await git('push', '-q', remote, 'main');
+  await eventually(async () => {
+    const page = await pave.api('GET', '/api/docs/default/component/handbook/pages/');
+    return /how we review/.test(page.body.html ?? '') ? true : undefined;
+  }, 15_000, 'the pushed edit to be rebuilt');
 });

@@ -88,12 +88,14 @@ export function describeSource(source: DocsSource): string {
 }
 
 /** Makes the source readable as a local folder: a local one as it is, a repository by a shallow clone. */
-export async function checkout(source: DocsSource, opts: { timeoutMs: number }): Promise<Checkout> {
+export async function checkout(source: DocsSource, opts: { timeoutMs: number; localRepo?: (url: string) => string | undefined }): Promise<Checkout> {
   if (source.type === 'dir') return { dir: source.dir, watch: source.dir, cleanup: async () => undefined };
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pave-docs-'));
   const cleanup = () => fs.rm(work, { recursive: true, force: true });
   try {
-    await git(['clone', '--depth', '1', '--quiet', ...(source.ref ? ['--branch', source.ref] : []), '--', source.repo, path.join(work, 'repo')], opts.timeoutMs);
+    // A repository Pave hosts itself is cloned from its folder: no credentials, no HTTP round trip.
+    const from = opts.localRepo?.(source.repo) ?? source.repo;
+    await git(['clone', '--depth', '1', '--quiet', ...(source.ref ? ['--branch', source.ref] : []), '--', from, path.join(work, 'repo')], opts.timeoutMs);
   } catch (e) {
     await cleanup();
     throw badInput('DOCS_SOURCE_UNREADABLE', `Could not clone ${source.repo}${source.ref ? ` at ${source.ref}` : ''}: ${(e as Error).message}`, { repo: source.repo, ref: source.ref });

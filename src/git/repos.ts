@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PaveError, badInput, conflict, notFound } from '../core/errors.ts';
@@ -77,6 +78,18 @@ export class GitRepos {
   dirOf(org: string, name: string): string {
     GitRepos.checkName(org, name);
     return path.join(this.root, org, `${name}.git`);
+  }
+
+  /** The folder of a repository of ours named by a clone URL (`…/git/<org>/<name>.git`), if it exists. */
+  localDirOf(url: string): string | undefined {
+    const m = /\/git\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+    if (!m) return undefined;
+    try {
+      const dir = this.dirOf(m[1], m[2]);
+      return fsSync.existsSync(dir) ? dir : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async create(input: { org: string; name: string; description?: string; owner?: string; entityRef?: string; createdBy?: string }): Promise<Repo> {

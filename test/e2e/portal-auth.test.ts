@@ -191,7 +191,7 @@ test('admin signs in with the form, reads the audit log, and creates, uses and r
   await page.waitForURL('**/catalog/default/component/a-service');
   await page.getByTestId('entity-title').waitFor();
   assert.equal((await sessionOf(page)).principal?.ref, 'user:default/admin', 'signed in as the admin');
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/register', '/locations', '/audit'], 'admins see every page');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/register', '/locations', '/audit'], 'admins see every page');
   const actions = page.getByRole('group', { name: 'Entity actions' });
   await actions.getByRole('button', { name: 'Refresh' }).waitFor();
   await actions.getByRole('button', { name: 'Remove entity' }).waitFor();
@@ -275,7 +275,7 @@ test("a member sees Refresh and Remove on their team's component only, and no au
   assert.equal(session.principal?.ref, MEMBER.ref, 'signed in as the member');
   assert.deepEqual(session.principal?.roles, ['member'], 'with the member role');
   // Members register components (the default policy allows catalog.location.create), but read no audit log.
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/register', '/locations'], 'no Audit in the navigation');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/register', '/locations'], 'no Audit in the navigation');
 
   // Their team's component: both actions.
   const actions = page.getByRole('group', { name: 'Entity actions' });
@@ -339,7 +339,7 @@ test("a member sees Refresh and Remove on their team's component only, and no au
 test('a viewer sees no Register, no Audit and no changes; a session ended elsewhere asks to sign in again', TEST_TIMEOUT, async () => {
   const page = await signedInPage('/locations', VIEWER.username, VIEWER.password);
   assert.deepEqual((await sessionOf(page)).principal?.roles, ['viewer'], 'signed in as a viewer');
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/locations'], 'no Register and no Audit in the navigation');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/locations'], 'no Register and no Audit in the navigation');
   const card = page.getByTestId('location').first();
   await card.waitFor();
   await page.waitForLoadState('networkidle');
@@ -407,7 +407,7 @@ test('a guest looks around but gets no tokens and no register page', TEST_TIMEOU
   await page.waitForURL('**/catalog');
   await page.getByRole('heading', { name: 'Catalog', level: 2 }).waitFor();
   assert.deepEqual((await sessionOf(page)).principal?.roles, ['guest'], 'signed in as a guest');
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/locations'], 'guests see no Register and no Audit');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/locations'], 'guests see no Register and no Audit');
   await page.getByTestId('user-menu').click();
   await page.getByRole('menuitem', { name: 'Sign out', exact: true }).waitFor();
   assert.equal(await page.getByRole('menuitem', { name: 'Tokens' }).count(), 0, 'guests have no tokens');

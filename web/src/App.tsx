@@ -11,6 +11,7 @@ import { ErrorAlert } from './components/ErrorAlert.tsx';
 import { PageFallback } from './components/PageFallback.tsx';
 import { PaveLogo } from './components/PaveLogo.tsx';
 import { UserMenu } from './components/UserMenu.tsx';
+import { SearchDialog } from './components/SearchDialog.tsx';
 
 const EntityPage = lazy(() => import('./pages/EntityPage.tsx'));
 const RegisterPage = lazy(() => import('./pages/RegisterPage.tsx'));
@@ -18,6 +19,9 @@ const LocationsPage = lazy(() => import('./pages/LocationsPage.tsx'));
 const TokensPage = lazy(() => import('./pages/TokensPage.tsx'));
 const DevicePage = lazy(() => import('./pages/DevicePage.tsx'));
 const AuditPage = lazy(() => import('./pages/AuditPage.tsx'));
+const DocsHomePage = lazy(() => import('./pages/DocsHomePage.tsx'));
+const DocsPage = lazy(() => import('./pages/DocsPage.tsx'));
+const SearchPage = lazy(() => import('./pages/SearchPage.tsx'));
 
 interface NavItem {
   to: string;
@@ -44,6 +48,13 @@ const NAV: NavItem[] = [
     description: 'Browse all entities',
     icon: <Icon d="M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z" />,
     match: ['/', '/catalog/*'],
+  },
+  {
+    to: '/docs',
+    label: 'Docs',
+    description: 'Documentation sites',
+    icon: <Icon d="M2 3h6a4 4 0 0 1 4 4v14a3 3 0 0 0-3-3H2zM22 3h-6a4 4 0 0 0-4 4v14a3 3 0 0 1 3-3h7z" />,
+    match: ['/docs', '/docs/*'],
   },
   {
     to: '/register',
@@ -145,6 +156,7 @@ function Shell() {
               Internal Developer Platform
             </Text>
             <Group ml="auto">
+              <SearchDialog />
               <UserMenu />
             </Group>
           </Group>
@@ -176,6 +188,9 @@ function Shell() {
               <Route path="/" element={<CatalogPage />} />
               <Route path="/catalog" element={<CatalogPage />} />
               <Route path="/catalog/:namespace/:kind/:name" element={<EntityPage />} />
+              <Route path="/docs" element={<DocsHomePage />} />
+              <Route path="/docs/:namespace/:kind/:name/*" element={<DocsPage />} />
+              <Route path="/search" element={<SearchPage />} />
               <Route path="/register" element={<RegisterPage />} />
               <Route path="/locations" element={<LocationsPage />} />
               <Route path="/settings/tokens" element={<TokensPage />} />

@@ -26,15 +26,16 @@ import { useDocumentTitle } from '@mantine/hooks';
 import { stringify } from 'yaml';
 import { deleteEntity, getEntityByName, refreshEntity, type Entity, type EntityStatusItem } from '../api.ts';
 import { useCan } from '../session.ts';
-import { entityRefOf, humanizeRef, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
+import { entityPathOf, entityRefOf, humanizeRef, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
 import { relationLabel, RELATION_ORDER, uniqueTargets, useResolvedRefs } from '../relations.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
 
 const EntityGraph = lazy(() => import('./EntityGraph.tsx'));
+const DocsReader = lazy(() => import('./DocsPage.tsx').then((m) => ({ default: m.DocsReader })));
 
-const TABS = ['about', 'relations', 'graph', 'yaml', 'errors'] as const;
+const TABS = ['about', 'docs', 'relations', 'graph', 'yaml', 'errors'] as const;
 type Tab = (typeof TABS)[number];
 
 /** Spec fields that hold entity refs, with the default kind used to resolve short refs. */
@@ -501,6 +502,7 @@ export default function EntityPage() {
   const [params, setParams] = useSearchParams();
   const tabParam = params.get('tab') as Tab | null;
   const tab: Tab = tabParam && TABS.includes(tabParam) ? tabParam : 'about';
+  const docsSlug = params.get('page') ?? '';
 
   const query = useQuery({
     queryKey: ['entity', kind.toLowerCase(), namespace, name],
@@ -526,10 +528,14 @@ export default function EntityPage() {
   const ref = entityRefOf(entity);
   const type = specString(entity, 'type');
   const lifecycle = specString(entity, 'lifecycle');
+  const hasDocs = Boolean(entity.metadata.annotations?.['backstage.io/techdocs-ref']);
+  // The Docs tab's pages live in the URL: ?tab=docs&page=guides/setup.
+  const docsHref = (slug: string) => `${entityPathOf(entity)}?${new URLSearchParams(slug ? { tab: 'docs', page: slug } : { tab: 'docs' })}`;
   const setTab = (t: string | null) =>
     setParams(
       (prev) => {
         const next = new URLSearchParams(prev);
+        next.delete('page');
         if (!t || t === 'about') next.delete('tab');
         else next.set('tab', t);
         return next;
@@ -598,6 +604,7 @@ export default function EntityPage() {
       <Tabs value={tab} onChange={setTab} keepMounted={false} variant="outline">
         <Tabs.List>
           <Tabs.Tab value="about">About</Tabs.Tab>
+          {hasDocs && <Tabs.Tab value="docs">Docs</Tabs.Tab>}
           <Tabs.Tab value="relations">
             Relations ({uniqueTargets(entity).length})
           </Tabs.Tab>
@@ -619,6 +626,18 @@ export default function EntityPage() {
         <Tabs.Panel value="about" pt="md">
           <AboutTab entity={entity} />
         </Tabs.Panel>
+        {hasDocs && (
+          <Tabs.Panel value="docs" pt="md">
+            <Suspense fallback={<PageFallback />}>
+              <DocsReader
+                entity={{ namespace: entity.metadata.namespace ?? 'default', kind: entity.kind.toLowerCase(), name: entity.metadata.name }}
+                slug={docsSlug}
+                pageHref={docsHref}
+                embedded
+              />
+            </Suspense>
+          </Tabs.Panel>
+        )}
         <Tabs.Panel value="relations" pt="md">
           <RelationsTab entity={entity} />
         </Tabs.Panel>
