@@ -125,6 +125,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   // Hosted repositories live beside the embedded database (scale-out: a shared volume).
   const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
   const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
+  catalog.readOwnUrl = async (u) => (isOwnUrl(u) ? repos.fileAtUrl(u) : undefined);
   // This server's own address, known once it listens: only its repositories are read from disk.
   const isOwnUrl = (u: string) => {
     try {

@@ -34,6 +34,8 @@ export type SourceRead =
 export interface ReaderOptions {
   maxFileBytes: number;
   urlTimeoutMs: number;
+  /** Reads a URL this Pave serves itself (a file in a repository it hosts) without HTTP; undefined: not one of ours. */
+  readOwnUrl?: (url: string) => Promise<string | undefined>;
 }
 
 export function locationKey(spec: LocationSpec): string {
@@ -101,6 +103,11 @@ export async function readSource(spec: LocationSpec, opts: ReaderOptions): Promi
       return fail('LOCATION_TARGET_INVALID', `"${spec.target}" is not an absolute http(s) URL; a url target inside a file location must be absolute`);
     }
     try {
+      const own = await opts.readOwnUrl?.(spec.target);
+      if (own !== undefined) {
+        if (Buffer.byteLength(own) > opts.maxFileBytes) return fail('LOCATION_TOO_LARGE', `${spec.target} is over the limit of ${opts.maxFileBytes} bytes (catalog.maxFileBytes)`, false, { limit: opts.maxFileBytes });
+        return parseDocuments(own, spec, key);
+      }
       const res = await fetch(spec.target, { signal: AbortSignal.timeout(opts.urlTimeoutMs), redirect: 'follow' });
       if (res.status === 404) return fail('LOCATION_NOT_FOUND', `${spec.target} answered 404 Not Found`);
       if (!res.ok) return fail('LOCATION_UNREACHABLE', `${spec.target} answered ${res.status} ${res.statusText}`, res.status >= 500 || res.status === 429);

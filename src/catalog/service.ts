@@ -337,8 +337,11 @@ export class Catalog {
     return toLocation(rows[0]);
   }
 
+  /** Set by the capability that serves some URLs itself (git hosting). */
+  readOwnUrl: ((url: string) => Promise<string | undefined>) | undefined;
+
   private readerOptions() {
-    return { maxFileBytes: this.config.maxFileBytes, urlTimeoutMs: this.config.urlTimeoutMs };
+    return { maxFileBytes: this.config.maxFileBytes, urlTimeoutMs: this.config.urlTimeoutMs, readOwnUrl: this.readOwnUrl };
   }
 
   // ---- processing ----

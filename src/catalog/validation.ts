@@ -66,10 +66,28 @@ interface CompiledKind {
  */
 export class EntityValidator {
   private readonly custom: CompiledKind[];
+  private readonly checks = new Map<string, ((entity: Entity) => EntityProblem | undefined)[]>();
 
   constructor(customKinds: CustomKind[] = []) {
     const ajv = new Ajv({ allErrors: false, strict: false });
     this.custom = customKinds.map((k) => ({ kind: k.kind, apiVersions: k.apiVersions, validate: ajv.compile(k.schema) }));
+  }
+
+  /**
+   * A capability's own rules for a kind, run after the entity passed Backstage's (the scaffolder
+   * checks a Template's steps and expressions, so a typo is refused at registration).
+   */
+  addCheck(kind: string, check: (entity: Entity) => EntityProblem | undefined): void {
+    const key = kind.toLowerCase();
+    this.checks.set(key, [...(this.checks.get(key) ?? []), check]);
+  }
+
+  private extraChecks(entity: Entity): { entity: Entity } | { problem: EntityProblem } {
+    for (const check of this.checks.get(entity.kind.toLowerCase()) ?? []) {
+      const problem = check(entity);
+      if (problem) return { problem };
+    }
+    return { entity };
   }
 
   /** Returns the entity with defaults applied (namespace), or the problem that refuses it. */
@@ -84,7 +102,7 @@ export class EntityValidator {
     if (!entity) return { problem: { code: 'ENTITY_INVALID', message: 'The entity was refused by the catalog policies' } };
     for (const v of validators) {
       try {
-        if (await v.check(entity)) return { entity };
+        if (await v.check(entity)) return this.extraChecks(entity);
       } catch (e) {
         return { problem: describe(e, entity) };
       }
@@ -117,7 +135,7 @@ export class EntityValidator {
           },
         };
       }
-      return { entity };
+      return this.extraChecks(entity);
     }
     if (BUILTIN_KINDS.includes(entity.kind)) {
       // A built-in kind that no validator took: its apiVersion is the one at fault.

@@ -92,6 +92,15 @@ export class GitRepos {
     }
   }
 
+  /** The text of a file named by a browse URL of ours (`…/git/<org>/<name>/blob/<ref>/<path>`), or undefined. */
+  async fileAtUrl(url: string): Promise<string | undefined> {
+    const m = /\/git\/([^/]+)\/([^/]+?)(?:\.git)?\/blob\/([^/]+)\/(.+)$/.exec(new URL(url).pathname);
+    if (!m) return undefined;
+    const [, org, name, ref, file] = m.map(decodeURIComponent);
+    await this.get(org, name);
+    return (await this.blob(org, name, ref, file)).content.toString('utf8');
+  }
+
   async create(input: { org: string; name: string; description?: string; owner?: string; entityRef?: string; createdBy?: string }): Promise<Repo> {
     const dir = this.dirOf(input.org, input.name);
     return this.store.tx(async (q) => {

@@ -75,6 +75,19 @@ export async function gitProtocolRoutes(app: FastifyInstance, deps: { repos: Git
       return reply.status(answer.status).headers(answer.headers).send(answer.body);
     },
   );
+  app.get<{ Params: { org: string; repo: string; ref: string; '*': string } }>(
+    '/:org/:repo/blob/:ref/*',
+    {
+      config: { permission: 'git.repo.read' },
+      schema: { tags, summary: 'A file at a branch, tag or commit, raw (the URL catalog:register and techdocs use)', params: Type.Object({ org: Type.String(), repo: Type.String(), ref: Type.String(), '*': Type.String() }) },
+    },
+    async (req, reply) => {
+      const name = repoName(req.params.repo);
+      await repos.get(req.params.org, name);
+      const { content } = await repos.blob(req.params.org, name, req.params.ref, req.params['*']);
+      return reply.header('content-security-policy', "default-src 'none'; sandbox").type(content.includes(0) ? 'application/octet-stream' : 'text/plain; charset=utf-8').send(content);
+    },
+  );
   for (const service of ['git-upload-pack', 'git-receive-pack'] as const) {
     app.post<{ Params: { org: string; repo: string } }>(
       `/:org/:repo/${service}`,

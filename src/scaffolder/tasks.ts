@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { conflict, notFound } from '../core/errors.ts';
+import type { Queryable, Store } from '../core/store.ts';
+
+export type TaskStatus = 'open' | 'processing' | 'completed' | 'failed' | 'cancelled';
+export type TaskEventType = 'log' | 'completion' | 'cancelled' | 'recovered';
+
+/** Backstage's `TaskSpecV1beta3`: what a run does, fixed when it is created. */
+export interface TaskSpec {
+  apiVersion: 'scaffolder.backstage.io/v1beta3';
+  steps: { id: string; name: string; action: string; input?: Record<string, unknown>; if?: string | boolean; each?: string | unknown[] }[];
+  output: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  user: { entity?: unknown; ref?: string };
+  templateInfo: { entityRef: string; baseUrl: string; entity?: { metadata: Record<string, unknown> } };
+  EXPERIMENTAL_recovery?: { EXPERIMENTAL_strategy?: 'none' | 'startOver' };
+}
+
+export interface Task {
+  id: string;
+  spec: TaskSpec;
+  status: TaskStatus;
+  createdBy?: string;
+  createdAt: string;
+  lastHeartbeatAt?: string;
+}
+
+export interface TaskEvent {
+  id: number;
+  taskId: string;
+  type: TaskEventType;
+  body: { message: string; stepId?: string; status?: string; output?: unknown; [k: string]: unknown };
+  createdAt: string;
+}
+
+const toTask = (r: any): Task => ({
+  id: r.id,
+  spec: r.spec,
+  status: r.status,
+  createdBy: r.created_by ?? undefined,
+  createdAt: r.created_at,
+  lastHeartbeatAt: r.last_heartbeat_at ?? undefined,
+});
+const toEvent = (r: any): TaskEvent => ({ id: Number(r.id), taskId: r.task_id, type: r.event_type, body: r.body, createdAt: r.created_at });
+
+/** Tasks and their event streams, in the store; in-process listeners hear new events at once. */
+export class TaskStore {
+  private readonly local = new EventEmitter();
+
+  constructor(private readonly store: Store) {
+    this.local.setMaxListeners(1000);
+  }
+
+  async create(spec: TaskSpec, createdBy: string | undefined, secrets: Record<string, string>): Promise<string> {
+    const id = randomUUID();
+    await this.store.query('insert into scaffolder_tasks (id, spec, created_by, secrets) values ($1, $2::jsonb, $3, $4::jsonb)', [id, JSON.stringify(spec), createdBy ?? null, JSON.stringify(secrets)]);
+    return id;
+  }
+
+  async get(id: string): Promise<Task> {
+    const [row] = /^[0-9a-f-]{36}$/i.test(id) ? await this.store.query<any>('select * from scaffolder_tasks where id = $1', [id]) : [];
+    if (!row) throw notFound('TASK_NOT_FOUND', `No task ${id}`, { taskId: id });
+    return toTask(row);
+  }
+
+  async list(q: { createdBy?: string[]; status?: string[]; limit?: number; offset?: number; order?: 'asc' | 'desc' }): Promise<{ tasks: Task[]; totalTasks: number }> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (q.createdBy?.length) {
+      params.push(q.createdBy.map((c) => c.toLowerCase()));
+      where.push(`lower(created_by) = any($${params.length}::text[])`);
+    }
+    if (q.status?.length) {
+      params.push(q.status);
+      where.push(`status = any($${params.length}::text[])`);
+    }
+    const filter = where.length ? `where ${where.join(' and ')}` : '';
+    const [{ n }] = await this.store.query<{ n: number }>(`select count(*)::int as n from scaffolder_tasks ${filter}`, params);
+    const rows = await this.store.query<any>(
+      `select * from scaffolder_tasks ${filter} order by created_at ${q.order === 'asc' ? 'asc' : 'desc'}, id limit ${Math.min(q.limit ?? 100, 1000)} offset ${Math.max(q.offset ?? 0, 0)}`,
+      params,
+    );
+    return { tasks: rows.map(toTask), totalTasks: n };
+  }
+
+  async secretsOf(id: string): Promise<Record<string, string>> {
+    const [row] = await this.store.query<{ secrets: Record<string, string> | null }>('select secrets from scaffolder_tasks where id = $1', [id]);
+    return row?.secrets ?? {};
+  }
+
+  async state(id: string): Promise<Record<string, any>> {
+    const [row] = await this.store.query<{ state: Record<string, any> }>('select state from scaffolder_tasks where id = $1', [id]);
+    return row?.state ?? {};
+  }
+
+  async setState(id: string, key: string, value: unknown): Promise<void> {
+    await this.store.query(`update scaffolder_tasks set state = jsonb_set(state, array[$2::text], $3::jsonb) where id = $1`, [id, key, JSON.stringify(value)]);
+  }
+
+  /** Claims open tasks for this worker (several replicas share the work), or ones whose worker stopped beating. */
+  async claim(limit: number, staleSeconds: number): Promise<{ id: string; resumed: boolean }[]> {
+    const rows = await this.store.query<{ id: string; resumed: boolean }>(
+      `update scaffolder_tasks t set status = 'processing', last_heartbeat_at = now(), attempts = t.attempts + 1
+       where t.id in (
+         select id from scaffolder_tasks
+         where status = 'open' or (status = 'processing' and last_heartbeat_at < now() - make_interval(secs => $2::int))
+         order by created_at for update skip locked limit $1)
+       returning t.id, (t.attempts > 1) as resumed`,
+      [limit, staleSeconds],
+    );
+    return rows;
+  }
+
+  async heartbeat(id: string): Promise<TaskStatus> {
+    const [row] = await this.store.query<{ status: TaskStatus }>(
+      `update scaffolder_tasks set last_heartbeat_at = case when status = 'processing' then now() else last_heartbeat_at end where id = $1 returning status`,
+      [id],
+    );
+    return row?.status ?? 'cancelled';
+  }
+
+  /** Ends a processing task; a task cancelled meanwhile stays cancelled. Secrets go with the run. */
+  async finish(id: string, status: 'completed' | 'failed', output?: unknown): Promise<boolean> {
+    const rows = await this.store.query(`update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and status = 'processing' returning id`, [id, status, JSON.stringify(output ?? null)]);
+    return rows.length > 0;
+  }
+
+  async cancel(id: string): Promise<TaskStatus> {
+    const task = await this.get(id);
+    if (!['open', 'processing'].includes(task.status)) return task.status;
+    await this.store.tx(async (q) => {
+      await q.query(`update scaffolder_tasks set status = 'cancelled', secrets = null where id = $1 and status in ('open', 'processing')`, [id]);
+      await this.appendIn(q, id, 'cancelled', { message: 'Run cancelled' });
+    });
+    this.local.emit(id);
+    return 'cancelled';
+  }
+
+  /** Runs a failed or cancelled task again, from the start, as the same task (Backstage's retry). */
+  async retry(id: string, secrets?: Record<string, string>): Promise<void> {
+    const task = await this.get(id);
+    if (!['failed', 'cancelled'].includes(task.status)) {
+      throw conflict('TASK_NOT_RETRYABLE', `Task ${id} is ${task.status}; only failed or cancelled tasks can be retried`, { taskId: id, status: task.status });
+    }
+    await this.store.tx(async (q) => {
+      await q.query(`update scaffolder_tasks set status = 'open', secrets = coalesce($2::jsonb, secrets), attempts = 0 where id = $1`, [id, secrets ? JSON.stringify(secrets) : null]);
+      await this.appendIn(q, id, 'recovered', { message: 'Retrying the run from the start' });
+    });
+    this.local.emit(id);
+  }
+
+  async append(taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
+    await this.appendIn(this.store, taskId, type, body);
+    this.local.emit(taskId);
+  }
+
+  private async appendIn(q: Queryable, taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
+    await q.query('insert into scaffolder_task_events (task_id, event_type, body) values ($1, $2, $3::jsonb)', [taskId, type, JSON.stringify(body)]);
+  }
+
+  async events(taskId: string, after?: number): Promise<TaskEvent[]> {
+    const rows = await this.store.query<any>('select * from scaffolder_task_events where task_id = $1 and id > $2 order by id', [taskId, after ?? 0]);
+    return rows.map(toEvent);
+  }
+
+  /** Calls `listener` when the task has new events in this process (other replicas: poll). */
+  onEvents(taskId: string, listener: () => void): () => void {
+    this.local.on(taskId, listener);
+    return () => this.local.off(taskId, listener);
+  }
+}

@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.ts';
+import type { TemplateAction } from './action.ts';
+import { runSteps, StepError } from './steps.ts';
+import type { TaskStore } from './tasks.ts';
+
+export interface WorkerOptions {
+  concurrency: number;
+  /** A processing task whose worker has not beaten for this long is taken over (its process died). */
+  staleSeconds: number;
+  heartbeatMs: number;
+  pollMs: number;
+}
+
+/**
+ * Claims open tasks and runs them, several at once, on every replica. A task whose worker died is
+ * taken over after `staleSeconds`: it starts over when its template asks for that
+ * (`EXPERIMENTAL_recovery.EXPERIMENTAL_strategy: startOver`), otherwise it fails, saying so.
+ */
+export class TaskWorker {
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private claiming: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly actions: ReadonlyMap<string, TemplateAction>,
+    private readonly log: Logger,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.claiming;
+    // Running tasks are left to finish for a moment; one that does not is taken over later.
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
+    for (const r of this.running.values()) r.abort.abort();
+  }
+
+  /** Looks for work now (a task was just created here). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    this.claiming = (async () => {
+      try {
+        do {
+          this.again = false;
+          const free = this.opts.concurrency - this.running.size;
+          if (free <= 0) break;
+          const claimed = await this.tasks.claim(free, this.opts.staleSeconds);
+          for (const c of claimed) this.launch(c.id, c.resumed);
+          if (claimed.length === free) this.again = true;
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.log.error({ err: errorMessage(e) }, 'scaffolder: claiming tasks failed');
+      } finally {
+        this.claiming = undefined;
+      }
+    })();
+  }
+
+  private launch(id: string, resumed: boolean): void {
+    const abort = new AbortController();
+    const done = this.run(id, resumed, abort)
+      .catch((e) => this.log.error({ err: errorMessage(e), task: id }, 'scaffolder: task crashed'))
+      .finally(() => {
+        this.running.delete(id);
+        this.kick();
+      });
+    this.running.set(id, { abort, done });
+  }
+
+  private async run(id: string, resumed: boolean, abort: AbortController): Promise<void> {
+    const task = await this.tasks.get(id);
+    const log = this.log.child({ task: id });
+    if (resumed) {
+      if (task.spec.EXPERIMENTAL_recovery?.EXPERIMENTAL_strategy !== 'startOver') {
+        await this.tasks.append(id, 'recovered', { message: 'Pave stopped while this task ran; it was not resumed (its template does not ask to start over). Retry it to run it again.' });
+        await this.fail(id, 'The run was interrupted by a restart of Pave');
+        return;
+      }
+      await this.tasks.append(id, 'recovered', { message: 'Pave stopped while this task ran; starting over in a fresh workspace' });
+    }
+    const heartbeat = setInterval(() => {
+      void this.tasks
+        .heartbeat(id)
+        .then((status) => {
+          if (status === 'cancelled') abort.abort();
+        })
+        .catch(() => undefined);
+    }, this.opts.heartbeatMs);
+    heartbeat.unref();
+    const workspace = await fs.mkdtemp(path.join(os.tmpdir(), `pave-task-${id.slice(0, 8)}-`));
+    try {
+      const secrets = await this.tasks.secretsOf(id);
+      const output = await runSteps({
+        taskId: id,
+        spec: task.spec,
+        secrets,
+        actions: this.actions,
+        workspace,
+        dryRun: false,
+        signal: abort.signal,
+        logger: log,
+        emit: (type, body) => this.tasks.append(id, type, body),
+      });
+      if (await this.tasks.finish(id, 'completed', output)) {
+        await this.tasks.append(id, 'completion', { message: 'Run completed with status: completed', output, status: 'completed' });
+      }
+    } catch (e) {
+      const stepId = e instanceof StepError ? e.stepId : undefined;
+      const message = errorMessage(e);
+      if (stepId) await this.tasks.append(id, 'log', { message: `Step ${stepId} failed: ${message}`, stepId, status: abort.signal.aborted ? 'cancelled' : 'failed' });
+      if (!abort.signal.aborted) await this.fail(id, message, stepId);
+    } finally {
+      clearInterval(heartbeat);
+      await fs.rm(workspace, { recursive: true, force: true });
+    }
+  }
+
+  private async fail(id: string, message: string, stepId?: string): Promise<void> {
+    if (await this.tasks.finish(id, 'failed')) {
+      await this.tasks.append(id, 'completion', { message: `Run completed with status: failed`, error: { name: 'Error', message }, stepId, status: 'failed' });
+    }
+  }
+}
