@@ -13,7 +13,12 @@ const backends = (process.env.PAVE_TEST_BACKENDS ?? 'pglite,postgres').split(','
 const only = process.argv.slice(2);
 const all = only.length ? only : await fg(['src/**/*.test.ts', 'test/**/*.test.ts'], { cwd: root });
 // Files named *.pg.test.ts exercise PostgreSQL itself (several processes on one server): they run in the postgres pass only.
-const filesFor = (backend) => all.filter((f) => backend === 'postgres' || !f.endsWith('.pg.test.ts')).sort();
+// Files named *.once.test.ts use no store at all (building generated projects): they run in the first pass only.
+const filesFor = (backend) =>
+  all
+    .filter((f) => backend === 'postgres' || !f.endsWith('.pg.test.ts'))
+    .filter((f) => backend === backends[0] || !f.endsWith('.once.test.ts'))
+    .sort();
 
 // PGlite's first start runs initdb (seconds); tests copy one ready data folder instead.
 const template = fs.mkdtempSync(path.join(os.tmpdir(), 'pave-pglite-template-'));

@@ -8,6 +8,7 @@ import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from '
 import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
 import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
 import { GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
+import { createScaffolder, scaffolderMigrations, scaffolderRoutes, scaffolderTaskRules } from './scaffolder/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -105,7 +106,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   let ready = false;
   let stopping = false;
   try {
-    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations, ...docsMigrations, ...gitMigrations]);
+    const ran = await migrate(store, [...eventMigrations, ...jobMigrations, ...catalogMigrations, ...auditMigrations, ...identityMigrations, ...oidcMigrations, ...searchMigrations, ...docsMigrations, ...gitMigrations, ...scaffolderMigrations]);
     if (ran.length) log.info({ migrations: ran }, 'migrations applied');
   } catch (e) {
     await store.close();
@@ -126,6 +127,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
   const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
   catalog.readOwnUrl = async (u) => (isOwnUrl(u) ? repos.fileAtUrl(u) : undefined);
+  const scaffolding = createScaffolder({ store, catalog, repos, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder });
   // This server's own address, known once it listens: only its repositories are read from disk.
   const isOwnUrl = (u: string) => {
     try {
@@ -142,6 +144,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   identity.policy.addResourceRules('catalog-location', catalogLocationRules);
   identity.policy.addResourceRules('auth-token', tokenRules, tokenFilterCombinators);
   identity.policy.addResourceRules('git-repo', gitRepoRules);
+  identity.policy.addResourceRules('scaffolder-task', scaffolderTaskRules);
   identity.resourceLoaders.set('catalog-entity', (ref) => catalog.byRef(ref));
   // A location's "ref" in the permission API is its id.
   identity.resourceLoaders.set('catalog-location', (id) => catalog.getLocation(id));
@@ -214,6 +217,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   await app.register(async (api) => docsRoutes(api, { store, catalog, builder: docs }), { prefix: '/api/docs' });
   await app.register(async (api) => gitApiRoutes(api, { repos, baseUrl: config.server.baseUrl }), { prefix: '/api/git' });
   await app.register(async (api) => gitProtocolRoutes(api, { repos }), { prefix: '/git' });
+  await app.register(async (api) => scaffolderRoutes(api, { catalog, scaffolder: scaffolding.scaffolder, tasks: scaffolding.tasks, actions: scaffolding.actions }), { prefix: '/api/scaffolder' });
   await app.ready();
   coverage!.assertCovered();
 
@@ -233,6 +237,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   // Work starts once the server answers: on the embedded store a long first import would
   // otherwise hold the one connection while start-up waits behind it.
   await jobs.start();
+  scaffolding.worker.start();
   void loadRules();
   if (opts.waitForCatalog) await waitForLocations(store);
   ready = true;
@@ -244,6 +249,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       stopping = true;
       await app.close(); // lets in-flight requests finish
       await jobs.stop(config.server.shutdownGraceSeconds * 1000);
+      await scaffolding.worker.stop();
       await catalog.stop();
       await indexer.stop();
       await docs.stop();

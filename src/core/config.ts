@@ -167,6 +167,18 @@ export const configSchema = {
       properties: { retentionDays: { type: 'number', minimum: 1, default: 365 } },
     },
 
+    scaffolder: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, default: 8 },
+        // publish:github and publish:gitlab create the repository on Pave's own git server
+        // (pave), so community templates run offline unchanged; native calls those services.
+        publishTo: { enum: ['pave', 'native'], default: 'pave' },
+      },
+    },
+
     docs: {
       type: 'object',
       additionalProperties: false,
@@ -314,6 +326,7 @@ export interface PaveConfig {
   permission: { rules: PolicyRuleConfig[] };
   audit: { retentionDays: number };
   docs: DocsConfig;
+  scaffolder: { concurrency: number; publishTo: 'pave' | 'native' };
   log: { level: string };
   jobs: { concurrency: number; leaseSeconds: number; pollMs: number };
   catalog: {

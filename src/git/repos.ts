@@ -126,6 +126,11 @@ export class GitRepos {
     });
   }
 
+  /** The catalog entity a repository belongs to (set when its catalog file is registered). */
+  async setEntity(org: string, name: string, entityRef: string): Promise<void> {
+    await this.store.query('update git_repositories set entity_ref = $3 where org = $1 and name = $2', [org, name, entityRef.toLowerCase()]);
+  }
+
   async get(org: string, name: string): Promise<Repo> {
     const [row] = await this.store.query<any>('select * from git_repositories where org = $1 and name = $2', [org, name]);
     if (!row) throw notFound('GIT_REPO_NOT_FOUND', `No repository ${org}/${name} on this Pave`, { org, name });

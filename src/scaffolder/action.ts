@@ -26,6 +26,12 @@ export interface ActionContext<I = Record<string, unknown>> {
   /** True in a dry-run: side effects beyond the workspace must be simulated, not done. */
   isDryRun: boolean;
   signal: AbortSignal;
+  /**
+   * Runs `fn` once per task and key, remembering its result in the task: a retried or resumed run
+   * gets the remembered result instead of doing the side effect again (Backstage's checkpoint).
+   * Absent where nothing is remembered (dry-runs, tests).
+   */
+  checkpoint?<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** The task and step, for actions that record what they did (so a retry can skip it). */
   task: { id: string };
   step: { id: string; name: string };

@@ -29,6 +29,8 @@ export interface StepRunOptions {
   signal: AbortSignal;
   logger: Logger;
   emit(type: TaskEventType, body: TaskEvent['body']): Promise<void>;
+  /** Remembered side effects of this task (absent in a dry-run). */
+  checkpoints?: { get(key: string): Promise<{ value: unknown } | undefined>; set(key: string, value: unknown): Promise<void> };
 }
 
 /** Hides every secret value in a log line (secrets may reach a step's input through `${{ secrets.x }}`). */
@@ -99,6 +101,17 @@ export async function runSteps(o: StepRunOptions): Promise<Record<string, unknow
             signal: o.signal,
             task: { id: o.taskId },
             step: { id: step.id, name: step.name },
+            ...(o.checkpoints
+              ? {
+                  checkpoint: async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+                    const saved = await o.checkpoints!.get(key);
+                    if (saved) return saved.value as T;
+                    const value = await fn();
+                    await o.checkpoints!.set(key, value ?? null);
+                    return value;
+                  },
+                }
+              : {}),
           };
           await action.handler(actionCtx);
         }

@@ -118,6 +118,13 @@ export class TaskWorker {
         signal: abort.signal,
         logger: log,
         emit: (type, body) => this.tasks.append(id, type, body),
+        checkpoints: {
+          get: async (key) => {
+            const state = await this.tasks.state(id);
+            return key in state ? { value: state[key] } : undefined;
+          },
+          set: (key, value) => this.tasks.setState(id, key, value),
+        },
       });
       if (await this.tasks.finish(id, 'completed', output)) {
         await this.tasks.append(id, 'completion', { message: 'Run completed with status: completed', output, status: 'completed' });

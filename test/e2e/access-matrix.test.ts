@@ -127,6 +127,7 @@ interface Row {
 const all = (s: number, anon = 401): Expect => ({ anon, guest: s, viewer: s, readToken: s, alice: s, bob: s, admin: s });
 const adminOnly = (s: number): Expect => ({ anon: 401, guest: 403, viewer: 403, readToken: 403, alice: 403, bob: 403, admin: s });
 const read = all(200);
+const NO_TASK = '00000000-0000-4000-8000-000000000000';
 
 const deviceCode = async () => {
   const r = await pave.apiAs(undefined)('POST', '/api/auth/device/code', {});
@@ -187,6 +188,19 @@ const rows: Row[] = [
   { method: 'GET', route: '/api/git/repos/{org}/{name}/blob', path: () => '/api/git/repos/matrix/repo-b/blob?path=README.md', expect: all(404) },
   { method: 'GET', route: '/api/git/repos/{org}/{name}/commits', path: () => '/api/git/repos/matrix/repo-b/commits', expect: all(404) },
   { method: 'GET', route: '/git/{org}/{repo}/info/refs', path: () => '/git/matrix/repo-b.git/info/refs?service=git-upload-pack', expect: read },
+  { method: 'GET', route: '/git/{org}/{repo}/blob/{ref}/{*}', path: () => '/git/matrix/repo-b/blob/main/README.md', expect: all(404) },
+  // No such template or task: whoever gets past the gate meets a 404.
+  { method: 'POST', route: '/api/scaffolder/v2/tasks', body: () => ({ templateRef: 'template:default/nope', values: {} }), expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'GET', route: '/api/scaffolder/v2/tasks', expect: read },
+  { method: 'GET', route: '/api/scaffolder/v2/tasks/{taskId}', path: () => `/api/scaffolder/v2/tasks/${NO_TASK}`, expect: all(404) },
+  { method: 'GET', route: '/api/scaffolder/v2/tasks/{taskId}/events', path: () => `/api/scaffolder/v2/tasks/${NO_TASK}/events`, expect: all(404) },
+  { method: 'GET', route: '/api/scaffolder/v2/tasks/{taskId}/eventstream', path: () => `/api/scaffolder/v2/tasks/${NO_TASK}/eventstream`, expect: all(404) },
+  { method: 'POST', route: '/api/scaffolder/v2/tasks/{taskId}/cancel', path: () => `/api/scaffolder/v2/tasks/${NO_TASK}/cancel`, expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'POST', route: '/api/scaffolder/v2/tasks/{taskId}/retry', path: () => `/api/scaffolder/v2/tasks/${NO_TASK}/retry`, expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'GET', route: '/api/scaffolder/v2/actions', expect: read },
+  { method: 'GET', route: '/api/scaffolder/v2/templating-extensions', expect: read },
+  { method: 'GET', route: '/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema', path: () => '/api/scaffolder/v2/templates/default/template/nope/parameter-schema', expect: all(404) },
+  { method: 'POST', route: '/api/scaffolder/v2/dry-run', body: () => ({ template: {}, values: {} }), expect: { ...all(403), alice: 400, bob: 400, admin: 400 } },
   // A JSON body is not git's: past the gate, a 415.
   { method: 'POST', route: '/git/{org}/{repo}/git-upload-pack', path: () => '/git/matrix/repo-b.git/git-upload-pack', body: () => ({}), expect: all(415) },
   { method: 'POST', route: '/git/{org}/{repo}/git-receive-pack', path: () => '/git/matrix/repo-b.git/git-receive-pack', body: () => ({}), expect: { ...all(403), bob: 415, admin: 415 } },

@@ -1,0 +1,251 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import yaml from 'yaml';
+import type { Catalog } from '../../catalog/index.ts';
+import { refOf } from '../../catalog/refs.ts';
+import { badInput, conflict, isPaveError } from '../../core/errors.ts';
+import { GitRepos } from '../../git/index.ts';
+import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
+import { parseEntityRef } from '../filters.ts';
+
+export interface PaveActionDeps {
+  catalog: Catalog;
+  repos: GitRepos;
+  /** Pave's public address (clone and browse URLs are made from it). */
+  baseUrl: () => string;
+}
+
+/**
+ * `host?owner=org&repo=name` (RepoUrlPicker's value) → the repository on Pave's git server. The
+ * host is not checked: with publishTo pave, github.com and gitlab.com land on Pave too.
+ */
+export function paveRepoOf(repoUrl: string): { org: string; name: string } {
+  let params: URLSearchParams;
+  try {
+    params = new URL(`https://${repoUrl.replace(/^[a-z]+:\/\//i, '')}`).searchParams;
+  } catch {
+    throw badInput('TEMPLATE_INPUT_INVALID', `repoUrl "${repoUrl}" is not <host>?owner=<org>&repo=<name>`, { repoUrl });
+  }
+  const org = params.get('owner') ?? params.get('organization') ?? params.get('workspace') ?? params.get('project');
+  const repo = params.get('repo');
+  if (!org || !repo) throw badInput('TEMPLATE_INPUT_INVALID', `repoUrl "${repoUrl}" needs owner and repo: <host>?owner=<org>&repo=<name>`, { repoUrl });
+  const trim = (v: string) => v.replace(/^\/+|\/+$/g, '').toLowerCase();
+  GitRepos.checkName(trim(org), trim(repo));
+  return { org: trim(org), name: trim(repo) };
+}
+
+function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', ...env } }, (err, stdout, stderr) =>
+      err ? reject(new Error(`git ${args[0]}: ${(stderr || err.message).trim().split('\n').pop()}`)) : resolve(stdout),
+    );
+  });
+}
+
+const PUBLISH_INPUT = {
+  type: 'object',
+  required: ['repoUrl'],
+  properties: {
+    repoUrl: { type: 'string', title: 'Repository location', description: 'As RepoUrlPicker writes it: <host>?owner=<org>&repo=<name>' },
+    description: { type: 'string', title: 'Repository description' },
+    defaultBranch: { type: 'string', title: 'Default branch', default: 'main' },
+    sourcePath: { type: 'string', title: 'Folder of the workspace to publish', description: 'Relative to the workspace; the whole workspace by default' },
+    gitCommitMessage: { type: 'string', title: 'Commit message', default: 'initial commit' },
+    gitAuthorName: { type: 'string', title: 'Commit author name' },
+    gitAuthorEmail: { type: 'string', title: 'Commit author e-mail' },
+    owner: { type: 'string', title: 'Owner', description: 'The group or user that may push (default: the person running the template)' },
+  },
+};
+const PUBLISH_OUTPUT = {
+  type: 'object',
+  properties: {
+    remoteUrl: { type: 'string', title: 'Clone URL' },
+    repoContentsUrl: { type: 'string', title: 'Browse URL of the default branch' },
+    commitHash: { type: 'string', title: 'The commit pushed' },
+  },
+};
+
+/**
+ * `publish:pave`: creates the repository on Pave's git server and pushes the workspace as its
+ * first commit. Done once per task: a retried task reuses the repository it created.
+ */
+export function publishPave(deps: PaveActionDeps, id = 'publish:pave'): TemplateAction {
+  return defineAction<Record<string, any>>({
+    id,
+    description:
+      id === 'publish:pave'
+        ? "Creates a repository on Pave's own git server and pushes the workspace to it"
+        : `Backstage's ${id}, mapped onto Pave's own git server (scaffolder.publishTo: pave): the repository is created and pushed on Pave`,
+    schema: { input: PUBLISH_INPUT, output: PUBLISH_OUTPUT },
+    // Simulated in a dry-run by the handler itself (it answers the URLs it would create).
+    supportsDryRun: true,
+    examples: [
+      {
+        description: 'Publish the workspace as acme/payments',
+        example: yaml.stringify({ steps: [{ id: 'publish', action: id, name: 'Publish', input: { repoUrl: 'pave?owner=acme&repo=payments', description: 'Takes payments' } }] }),
+      },
+    ],
+    async handler(ctx: ActionContext<Record<string, any>>) {
+      const { org, name } = paveRepoOf(ctx.input.repoUrl);
+      const branch = ctx.input.defaultBranch ?? 'main';
+      const base = deps.baseUrl().replace(/\/+$/, '');
+      const remoteUrl = `${base}/git/${org}/${name}.git`;
+      const repoContentsUrl = `${base}/git/${org}/${name}/blob/${branch}`;
+      if (ctx.isDryRun) {
+        ctx.log(`Dry run: would create ${org}/${name} and push the workspace to ${remoteUrl}`);
+        ctx.output('remoteUrl', remoteUrl);
+        ctx.output('repoContentsUrl', repoContentsUrl);
+        ctx.output('commitHash', '0'.repeat(40));
+        return;
+      }
+      const create = async () => {
+        try {
+          await deps.repos.create({ org, name, description: ctx.input.description, owner: ctx.input.owner ?? ctx.user.ref, createdBy: ctx.user.ref });
+        } catch (e) {
+          if (isPaveError(e) && e.code === 'GIT_REPO_EXISTS') throw conflict('GIT_REPO_EXISTS', `The repository ${org}/${name} already exists on this Pave; choose another name`, { org, name });
+          throw e;
+        }
+        ctx.log(`Created repository ${org}/${name}`);
+        return true;
+      };
+      await (ctx.checkpoint ? ctx.checkpoint(`publish:create:${org}/${name}`, create) : create());
+      const source = path.resolve(ctx.workspacePath, ctx.input.sourcePath ?? '.');
+      if (source !== ctx.workspacePath && !source.startsWith(ctx.workspacePath + path.sep)) throw badInput('TEMPLATE_INPUT_INVALID', `sourcePath "${ctx.input.sourcePath}" leaves the workspace`, {});
+      // A copy of the folder becomes the repository, so the workspace stays as the next steps expect it.
+      const work = await ctx.createTemporaryDirectory();
+      await fs.cp(source, work, { recursive: true });
+      await fs.rm(path.join(work, '.git'), { recursive: true, force: true });
+      const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
+      await git(work, ['init', '--quiet', `--initial-branch=${branch}`]);
+      await git(work, ['add', '--all']);
+      await git(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.gitCommitMessage ?? 'initial commit'], author);
+      const commitHash = (await git(work, ['rev-parse', 'HEAD'])).trim();
+      // Straight into the bare repository; its hook records the push, which becomes a git.pushed event.
+      const pushLog = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
+      await git(work, ['push', '--quiet', '--force', deps.repos.dirOf(org, name), `HEAD:refs/heads/${branch}`], { PAVE_PUSH_LOG: pushLog });
+      const updates = (await fs.readFile(pushLog, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [before, after, ref] = l.split(' ');
+          return { before, after, ref };
+        });
+      await fs.rm(path.dirname(pushLog), { recursive: true, force: true });
+      await deps.repos.recordPush(org, name, updates, ctx.user.ref ?? 'scaffolder');
+      ctx.log(`Pushed ${commitHash.slice(0, 12)} to ${remoteUrl} (${branch})`);
+      ctx.output('remoteUrl', remoteUrl);
+      ctx.output('repoContentsUrl', repoContentsUrl);
+      ctx.output('commitHash', commitHash);
+    },
+  });
+}
+
+/** `catalog:register`: registers a catalog file (by URL) as a location; on Pave's git server, read from disk. */
+export function catalogRegister(deps: PaveActionDeps): TemplateAction {
+  return defineAction<Record<string, any>>({
+    id: 'catalog:register',
+    description: 'Registers entities from a catalog descriptor file in the software catalog',
+    supportsDryRun: true,
+    schema: {
+      input: {
+        oneOf: [
+          { type: 'object', required: ['catalogInfoUrl'], properties: { catalogInfoUrl: { type: 'string' }, optional: { type: 'boolean' } } },
+          { type: 'object', required: ['repoContentsUrl'], properties: { repoContentsUrl: { type: 'string' }, catalogInfoPath: { type: 'string' }, optional: { type: 'boolean' } } },
+        ],
+      },
+      output: { type: 'object', properties: { entityRef: { type: 'string' }, catalogInfoUrl: { type: 'string' } } },
+    },
+    examples: [
+      { description: 'Register the catalog file of a published repository', example: yaml.stringify({ steps: [{ id: 'register', action: 'catalog:register', name: 'Register', input: { repoContentsUrl: '${{ steps.publish.output.repoContentsUrl }}', catalogInfoPath: '/catalog-info.yaml' } }] }) },
+    ],
+    async handler(ctx) {
+      const url: string = ctx.input.catalogInfoUrl ?? `${String(ctx.input.repoContentsUrl).replace(/\/+$/, '')}/${String(ctx.input.catalogInfoPath ?? '/catalog-info.yaml').replace(/^\/+/, '')}`;
+      if (ctx.isDryRun) {
+        ctx.log(`Dry run: would register ${url}`);
+        ctx.output('catalogInfoUrl', url);
+        return;
+      }
+      try {
+        const result = await deps.catalog.addLocation({ type: 'url', target: url }, { onConflict: 'refresh', createdBy: ctx.user.ref, waitMs: 10_000 });
+        const entities = result.entities as { kind: string; metadata: { name: string; namespace?: string } }[];
+        const main = entities.find((e) => e.kind !== 'Location') ?? entities[0];
+        ctx.log(`Registered ${url}${main ? ` (${refOf(main)})` : ''}`);
+        ctx.output('catalogInfoUrl', url);
+        if (main) {
+          ctx.output('entityRef', refOf(main));
+          // The repository belongs to the entity its catalog file describes.
+          const m = /\/git\/([^/]+)\/([^/]+?)(?:\.git)?\/blob\//.exec(new URL(url).pathname);
+          if (m) await deps.repos.setEntity(m[1], m[2], refOf(main));
+        }
+      } catch (e) {
+        if (ctx.input.optional) {
+          ctx.log(`Not registered (optional): ${(e as Error).message}`);
+          return;
+        }
+        throw e;
+      }
+    },
+  });
+}
+
+/** `catalog:write`: writes an entity as catalog-info.yaml into the workspace. */
+export const catalogWrite = defineAction<{ filePath?: string; entity: Record<string, unknown> }>({
+  id: 'catalog:write',
+  description: 'Writes the catalog descriptor file (catalog-info.yaml) into the workspace',
+  supportsDryRun: true,
+  schema: {
+    input: { type: 'object', required: ['entity'], properties: { filePath: { type: 'string', description: 'Defaults to catalog-info.yaml' }, entity: { type: 'object', description: 'The entity to write' } } },
+  },
+  examples: [
+    {
+      description: 'Write a component',
+      example: yaml.stringify({ steps: [{ id: 'write', action: 'catalog:write', name: 'Write catalog file', input: { entity: { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'payments' }, spec: { type: 'service', lifecycle: 'experimental', owner: 'team-a' } } } }] }),
+    },
+  ],
+  async handler(ctx) {
+    const file = path.resolve(ctx.workspacePath, ctx.input.filePath ?? 'catalog-info.yaml');
+    if (!file.startsWith(ctx.workspacePath + path.sep)) throw badInput('TEMPLATE_INPUT_INVALID', `filePath "${ctx.input.filePath}" leaves the workspace`, {});
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, yaml.stringify(ctx.input.entity));
+    ctx.log(`Wrote ${path.relative(ctx.workspacePath, file)}`);
+  },
+});
+
+/** `catalog:fetch`: reads entities from the catalog into the step's output. */
+export function catalogFetch(deps: PaveActionDeps): TemplateAction {
+  return defineAction<Record<string, any>>({
+    id: 'catalog:fetch',
+    description: 'Returns entities from the catalog by ref',
+    supportsDryRun: true,
+    schema: {
+      input: {
+        type: 'object',
+        properties: {
+          entityRef: { type: 'string' },
+          entityRefs: { type: 'array', items: { type: 'string' } },
+          optional: { type: 'boolean' },
+          defaultKind: { type: 'string' },
+          defaultNamespace: { type: 'string' },
+        },
+      },
+      output: { type: 'object', properties: { entity: { type: 'object' }, entities: { type: 'array' } } },
+    },
+    examples: [{ description: 'Fetch the owner group', example: yaml.stringify({ steps: [{ id: 'owner', action: 'catalog:fetch', name: 'Fetch owner', input: { entityRef: 'group:default/team-a' } }] }) }],
+    async handler(ctx) {
+      const opts = { defaultKind: ctx.input.defaultKind, defaultNamespace: ctx.input.defaultNamespace };
+      const fetchOne = async (ref: string) => {
+        const { kind, namespace, name } = parseEntityRef(ref, opts);
+        try {
+          return await deps.catalog.byName(kind, namespace, name);
+        } catch (e) {
+          if (isPaveError(e) && e.status === 404 && ctx.input.optional) return null;
+          throw e;
+        }
+      };
+      if (ctx.input.entityRef) ctx.output('entity', await fetchOne(ctx.input.entityRef));
+      if (ctx.input.entityRefs) ctx.output('entities', await Promise.all((ctx.input.entityRefs as string[]).map(fetchOne)));
+    },
+  });
+}

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/index.ts';
+import type { Store } from '../core/store.ts';
+import type { GitRepos } from '../git/index.ts';
+import type { TemplateAction } from './action.ts';
+import { catalogFetch, catalogRegister, catalogWrite, publishPave } from './actions/pave.ts';
+import { workspaceActions } from './actions/index.ts';
+import { Scaffolder } from './service.ts';
+import { TaskStore } from './tasks.ts';
+import { checkTemplate, type TemplateEntity } from './template.ts';
+import { TaskWorker } from './worker.ts';
+
+export { scaffolderMigrations } from './migrations.ts';
+export { scaffolderRoutes } from './routes.ts';
+export { scaffolderTaskRules } from './permissions.ts';
+export { Scaffolder } from './service.ts';
+export { TaskStore, type Task, type TaskSpec, type TaskEvent } from './tasks.ts';
+export type { TemplateAction, ActionContext } from './action.ts';
+
+/** The scaffolder: its actions, task store and worker, and the Template check the catalog runs at registration. */
+export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: GitRepos; log: Logger; baseUrl: () => string; config: { concurrency: number; publishTo: 'pave' | 'native' } }) {
+  const paveDeps = { catalog: deps.catalog, repos: deps.repos, baseUrl: deps.baseUrl };
+  const list: TemplateAction[] = [...workspaceActions, catalogWrite, catalogRegister(paveDeps), catalogFetch(paveDeps), publishPave(paveDeps)];
+  if (deps.config.publishTo === 'pave') list.push(publishPave(paveDeps, 'publish:github'), publishPave(paveDeps, 'publish:gitlab'));
+  const actions = new Map(list.map((a) => [a.id, a]));
+  const tasks = new TaskStore(deps.store);
+  const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: 30, heartbeatMs: 1000, pollMs: 1000 });
+  const scaffolder = new Scaffolder({ catalog: deps.catalog, repos: deps.repos, tasks, actions, log: deps.log, kick: () => worker.kick() });
+  deps.catalog.validator.addCheck('Template', (entity) => {
+    const problem = checkTemplate(entity as unknown as TemplateEntity, new Set(actions.keys()));
+    return problem && { code: 'ENTITY_INVALID', message: `${problem.code}: ${problem.message}`, field: problem.field, value: problem.value, rule: problem.rule };
+  });
+  return { actions, tasks, worker, scaffolder };
+}
