@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import YAML from 'yaml';
 import { EntityValidator, parseDocuments, RelationError, relationsOf } from '../catalog/index.ts';
 import { loadConfig } from '../core/config.ts';
+import { addTemplateCheck, BUILTIN_ACTION_IDS } from '../scaffolder/index.ts';
 import { PaveClient } from './client.ts';
 
 interface Finding {
@@ -65,7 +66,9 @@ export function catalogCommands(program: Command): void {
     .option('-c, --config <file>', 'pave.yaml with custom kinds (catalog.kinds)')
     .action(async (files: string[], opts: { json?: boolean; config?: string }) => {
       const config = loadConfig({ file: opts.config, env: { PAVE_CONFIG: process.env.PAVE_CONFIG } });
-      const { findings, entities } = await validateFiles(files, new EntityValidator(config.catalog.kinds));
+      const validator = new EntityValidator(config.catalog.kinds);
+      addTemplateCheck(validator, BUILTIN_ACTION_IDS);
+      const { findings, entities } = await validateFiles(files, validator);
       if (opts.json) console.log(JSON.stringify({ valid: findings.length === 0, entities, findings }, null, 2));
       else {
         for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.code}: ${f.message}`);

@@ -4,6 +4,7 @@ import { authCommands } from './auth.ts';
 import { catalogCommands } from './catalog.ts';
 import { searchCommands } from './search.ts';
 import { startCommand } from './start.ts';
+import { templateCommands } from './template.ts';
 
 const program = new Command('pave')
   .description('Pave: an Internal Developer Platform that reads your Backstage files')
@@ -16,6 +17,7 @@ catalogCommands(program);
 auditCommands(program);
 authCommands(program);
 searchCommands(program);
+templateCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   console.error(`pave: ${e instanceof Error ? e.message : String(e)}`);

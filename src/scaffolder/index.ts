@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/index.ts';
+import type { Catalog, EntityValidator } from '../catalog/index.ts';
 import type { Store } from '../core/store.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { TemplateAction } from './action.ts';
@@ -26,9 +26,25 @@ export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: 
   const tasks = new TaskStore(deps.store);
   const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: 30, heartbeatMs: 1000, pollMs: 1000 });
   const scaffolder = new Scaffolder({ catalog: deps.catalog, repos: deps.repos, tasks, actions, log: deps.log, kick: () => worker.kick() });
-  deps.catalog.validator.addCheck('Template', (entity) => {
-    const problem = checkTemplate(entity as unknown as TemplateEntity, new Set(actions.keys()));
+  addTemplateCheck(deps.catalog.validator, new Set(actions.keys()));
+  return { actions, tasks, worker, scaffolder };
+}
+
+/** The ids of the built-in actions, for checking templates offline (`pave template validate`). */
+export const BUILTIN_ACTION_IDS: ReadonlySet<string> = new Set([
+  ...workspaceActions.map((a) => a.id),
+  'catalog:write',
+  'catalog:register',
+  'catalog:fetch',
+  'publish:pave',
+  'publish:github',
+  'publish:gitlab',
+]);
+
+/** Templates are checked at registration: unknown actions, broken expressions, invalid schemas. */
+export function addTemplateCheck(validator: EntityValidator, actionIds: ReadonlySet<string>): void {
+  validator.addCheck('Template', (entity) => {
+    const problem = checkTemplate(entity as unknown as TemplateEntity, actionIds);
     return problem && { code: 'ENTITY_INVALID', message: `${problem.code}: ${problem.message}`, field: problem.field, value: problem.value, rule: problem.rule };
   });
-  return { actions, tasks, worker, scaffolder };
 }

@@ -84,7 +84,7 @@ export function checkTemplate(template: TemplateEntity, knownActions: ReadonlySe
       if (problem) {
         return {
           code: problem.code,
-          message: `${label}, ${problem.path} (line ${problem.line}, column ${problem.column} of the expression): ${problem.message}`,
+          message: `${label}: ${problem.message}`,
           field: problem.path.replace(/\[(\d+)\]/g, '.$1'),
           value: problem.expression,
           rule: 'a valid ${{ }} expression',

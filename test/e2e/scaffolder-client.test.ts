@@ -229,3 +229,30 @@ test('bad input: unknown template, invalid values, a taken repository name, a br
   assert.match(message, /:\d+:\d+|"line":\d+/, `with its position: ${message}`);
   assert.equal((await pave.api('GET', '/api/catalog/entities/by-name/template/default/broken')).status, 404, 'the broken template is not in the catalog');
 });
+
+test('pave template run, dry-run and validate', async () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--server', pave.url, '--token', pave.token], { cwd: root, env: { ...process.env, PAVE_CONFIG_DIR: work } }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as any).code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
+  fs.writeFileSync(path.join(work, 'values.yaml'), 'name: refunds\nowner: group:default/team-a\n');
+  const run = await cli('template', 'run', 'node-service', '--values', path.join(work, 'values.yaml'), '--secret', 'apiKey=cli-secret-456');
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /\[publish\] Pushed [0-9a-f]{12}/, run.out);
+  assert.match(run.out, /Run completed with status: completed/, run.out);
+  assert.match(run.out, /Open in catalog: component:default\/refunds/, run.out);
+  assert.ok(!run.out.includes('cli-secret-456'), 'the secret is not printed');
+
+  const dry = await cli('template', 'dry-run', path.join(work, 'template.yaml'), '--set', 'name=preview-cli', '--set', 'owner=group:default/team-a', '--out', path.join(work, 'dry'));
+  assert.equal(dry.code, 0, dry.out);
+  assert.equal(fs.readFileSync(path.join(work, 'dry', 'README.md'), 'utf8'), '# preview-cli\n\nOwned by group:default/team-a.\n', 'the files it would make, written out');
+
+  const ok = await cli('template', 'validate', path.join(work, 'template.yaml'));
+  assert.equal(ok.code, 0, ok.out);
+  const bad = await cli('template', 'validate', path.join(work, 'broken.yaml'));
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.out, /broken\.yaml:\d+:\d+: .*TEMPLATE_ACTION_UNKNOWN: step "log": no action "debug:lgo"/, bad.out);
+});

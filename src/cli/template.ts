@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import yaml from 'yaml';
+import { EntityValidator } from '../catalog/index.ts';
+import { addTemplateCheck, BUILTIN_ACTION_IDS } from '../scaffolder/index.ts';
+import { validateFiles } from './catalog.ts';
+import { PaveClient } from './client.ts';
+
+interface TaskEvent {
+  id: number;
+  type: 'log' | 'completion' | 'cancelled' | 'recovered';
+  body: { message: string; stepId?: string; status?: string; output?: { links?: { title?: string; url?: string; entityRef?: string }[]; text?: { title?: string; content?: string }[] }; error?: { message: string } };
+}
+
+function readValues(file: string | undefined, sets: string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = file ? (yaml.parse(fs.readFileSync(file, 'utf8')) ?? {}) : {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq < 1) throw new Error(`--set takes name=value, got "${s}"`);
+    values[s.slice(0, eq)] = yaml.parse(s.slice(eq + 1));
+  }
+  return values;
+}
+
+/** Every file under a folder, as the dry-run API takes them (paths relative to the template). */
+function directoryContents(root: string): { path: string; base64Content: string; executable: boolean }[] {
+  const out = [];
+  for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(root, full).split(path.sep).join('/');
+    if (rel.split('/').some((p) => p === '.git' || p === 'node_modules')) continue;
+    out.push({ path: rel, base64Content: fs.readFileSync(full).toString('base64'), executable: (fs.statSync(full).mode & 0o111) !== 0 });
+  }
+  return out;
+}
+
+function printEvent(e: TaskEvent): void {
+  const step = e.body.stepId ? `[${e.body.stepId}] ` : '';
+  if (e.type === 'completion') {
+    console.log(`${e.body.message}${e.body.error ? `: ${e.body.error.message}` : ''}`);
+    for (const l of e.body.output?.links ?? []) console.log(`  ${l.title ?? 'link'}: ${l.url ?? l.entityRef}`);
+    for (const t of e.body.output?.text ?? []) console.log(`  ${t.title ?? ''}\n${t.content ?? ''}`);
+  } else {
+    console.log(`${step}${e.body.message}`);
+  }
+}
+
+/** `pave template run|dry-run|validate`. */
+export function templateCommands(program: Command): void {
+  const template = program.command('template').description('Run golden-path templates (Backstage scaffolder v1beta3)');
+
+  template
+    .command('run')
+    .description('Run a template from the catalog and follow its log')
+    .argument('<ref>', 'the template, e.g. template:default/production-microservice or production-microservice')
+    .option('--values <file>', 'a YAML or JSON file with the values of the form')
+    .option('--set <name=value>', 'one value (YAML), may repeat', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--secret <name=value>', 'a secret value (never logged), may repeat', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--no-follow', 'print the task id and return')
+    .action(async (ref: string, opts: { values?: string; set: string[]; secret: string[]; follow: boolean }, cmd: Command) => {
+      const client = PaveClient.from(cmd);
+      const secrets = Object.fromEntries(opts.secret.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
+      const { id } = await client.request<{ id: string }>('POST', '/api/scaffolder/v2/tasks', { templateRef: ref, values: readValues(opts.values, opts.set), secrets });
+      console.log(`task ${id}`);
+      if (!opts.follow) return;
+      // Long polling, as Backstage's client does without an event stream.
+      let after = 0;
+      for (;;) {
+        const events = await client.request<TaskEvent[]>('GET', `/api/scaffolder/v2/tasks/${id}/events?after=${after}`);
+        for (const e of events) {
+          after = e.id;
+          printEvent(e);
+          if (e.type === 'completion') {
+            if (e.body.status !== 'completed') process.exitCode = 1;
+            return;
+          }
+          if (e.type === 'cancelled') {
+            process.exitCode = 1;
+            return;
+          }
+        }
+      }
+    });
+
+  template
+    .command('dry-run')
+    .description('Run a template file with side effects simulated; print the log and the files it would make')
+    .argument('<template.yaml>', 'the template file (its folder holds the skeletons it fetches)')
+    .option('--values <file>', 'a YAML or JSON file with the values of the form')
+    .option('--set <name=value>', 'one value (YAML), may repeat', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--out <dir>', 'write the files it would make into this folder')
+    .option('--json', 'print the whole answer as JSON')
+    .action(async (file: string, opts: { values?: string; set: string[]; out?: string; json?: boolean }, cmd: Command) => {
+      const templateEntity = yaml.parse(fs.readFileSync(file, 'utf8'));
+      const result = await PaveClient.from(cmd).request<{ log: { body: TaskEvent['body'] }[]; directoryContents: { path: string; base64Content: string }[]; output: unknown }>('POST', '/api/scaffolder/v2/dry-run', {
+        template: templateEntity,
+        values: readValues(opts.values, opts.set),
+        directoryContents: directoryContents(path.dirname(path.resolve(file))),
+      });
+      if (opts.json) return console.log(JSON.stringify(result, null, 2));
+      for (const l of result.log) console.log(`${l.body.stepId ? `[${l.body.stepId}] ` : ''}${l.body.message}`);
+      console.log(`\n${result.directoryContents.length} file(s):`);
+      for (const f of result.directoryContents) {
+        console.log(`  ${f.path}`);
+        if (opts.out) {
+          const target = path.resolve(opts.out, f.path);
+          fs.mkdirSync(path.dirname(target), { recursive: true });
+          fs.writeFileSync(target, Buffer.from(f.base64Content, 'base64'));
+        }
+      }
+      if (result.log.some((l) => l.body.status === 'failed')) process.exitCode = 1;
+    });
+
+  template
+    .command('validate')
+    .description('Check template files offline, as registration does: schema, actions, expressions (exit 1 with file:line:col)')
+    .argument('<files...>', 'template files')
+    .option('--json', 'print the findings as JSON')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      const validator = new EntityValidator();
+      addTemplateCheck(validator, BUILTIN_ACTION_IDS);
+      const { findings, entities } = await validateFiles(files, validator);
+      if (opts.json) console.log(JSON.stringify({ valid: findings.length === 0, entities, findings }, null, 2));
+      else {
+        for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.code}: ${f.message}`);
+        console.log(findings.length ? `${findings.length} problem(s) in ${files.length} file(s)` : `${entities} entities valid in ${files.length} file(s)`);
+      }
+      process.exitCode = findings.length ? 1 : 0;
+    });
+}
