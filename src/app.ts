@@ -248,8 +248,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
     (stopped ??= (async () => {
       stopping = true;
       await app.close(); // lets in-flight requests finish
-      await jobs.stop(config.server.shutdownGraceSeconds * 1000);
-      await scaffolding.worker.stop();
+      await Promise.all([jobs.stop(config.server.shutdownGraceSeconds * 1000), scaffolding.worker.stop(config.server.shutdownGraceSeconds * 1000)]);
       await catalog.stop();
       await indexer.stop();
       await docs.stop();

@@ -173,6 +173,8 @@ export const configSchema = {
       default: {},
       properties: {
         concurrency: { type: 'integer', minimum: 1, default: 8 },
+        // A run whose replica stopped beating for this long is taken over by another.
+        takeOverAfterSeconds: { type: 'number', minimum: 1, default: 30 },
         // publish:github and publish:gitlab create the repository on Pave's own git server
         // (pave), so community templates run offline unchanged; native calls those services.
         publishTo: { enum: ['pave', 'native'], default: 'pave' },
@@ -326,7 +328,7 @@ export interface PaveConfig {
   permission: { rules: PolicyRuleConfig[] };
   audit: { retentionDays: number };
   docs: DocsConfig;
-  scaffolder: { concurrency: number; publishTo: 'pave' | 'native' };
+  scaffolder: { concurrency: number; takeOverAfterSeconds: number; publishTo: 'pave' | 'native' };
   log: { level: string };
   jobs: { concurrency: number; leaseSeconds: number; pollMs: number };
   catalog: {

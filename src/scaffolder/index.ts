@@ -18,13 +18,13 @@ export { TaskStore, type Task, type TaskSpec, type TaskEvent } from './tasks.ts'
 export type { TemplateAction, ActionContext } from './action.ts';
 
 /** The scaffolder: its actions, task store and worker, and the Template check the catalog runs at registration. */
-export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: GitRepos; log: Logger; baseUrl: () => string; config: { concurrency: number; publishTo: 'pave' | 'native' } }) {
+export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: GitRepos; log: Logger; baseUrl: () => string; config: { concurrency: number; takeOverAfterSeconds: number; publishTo: 'pave' | 'native' } }) {
   const paveDeps = { catalog: deps.catalog, repos: deps.repos, baseUrl: deps.baseUrl };
   const list: TemplateAction[] = [...workspaceActions, catalogWrite, catalogRegister(paveDeps), catalogFetch(paveDeps), publishPave(paveDeps)];
   if (deps.config.publishTo === 'pave') list.push(publishPave(paveDeps, 'publish:github'), publishPave(paveDeps, 'publish:gitlab'));
   const actions = new Map(list.map((a) => [a.id, a]));
   const tasks = new TaskStore(deps.store);
-  const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: 30, heartbeatMs: 1000, pollMs: 1000 });
+  const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: deps.config.takeOverAfterSeconds, heartbeatMs: 1000, pollMs: 1000, reclaimAtStart: deps.store.backend === 'pglite' });
   const scaffolder = new Scaffolder({ catalog: deps.catalog, repos: deps.repos, tasks, actions, log: deps.log, kick: () => worker.kick() });
   addTemplateCheck(deps.catalog.validator, new Set(actions.keys()));
   return { actions, tasks, worker, scaffolder };

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   staleSeconds: number;
   heartbeatMs: number;
   pollMs: number;
+  /** The embedded store belongs to this one process: a task found processing at start was ours, and its run is gone. */
+  reclaimAtStart: boolean;
 }
 
 /**
@@ -34,18 +36,20 @@ export class TaskWorker {
     private readonly opts: WorkerOptions,
   ) {}
 
+  private firstClaim = true;
+
   start(): void {
     this.timer = setInterval(() => this.kick(), this.opts.pollMs);
     this.timer.unref();
     this.kick();
   }
 
-  async stop(): Promise<void> {
+  async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.claiming;
     // Running tasks are left to finish for a moment; one that does not is taken over later.
-    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const r of this.running.values()) r.abort.abort();
   }
 
@@ -62,7 +66,9 @@ export class TaskWorker {
           this.again = false;
           const free = this.opts.concurrency - this.running.size;
           if (free <= 0) break;
-          const claimed = await this.tasks.claim(free, this.opts.staleSeconds);
+          const stale = this.firstClaim && this.opts.reclaimAtStart ? -1 : this.opts.staleSeconds;
+          this.firstClaim = false;
+          const claimed = await this.tasks.claim(free, stale);
           for (const c of claimed) this.launch(c.id, c.resumed);
           if (claimed.length === free) this.again = true;
         } while (this.again && !this.stopped);

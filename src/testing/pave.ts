@@ -11,6 +11,8 @@ export interface TestPave extends PaveInstance {
   token: string;
   /** Stops Pave and drops its database. */
   close(): Promise<void>;
+  /** Stops Pave and keeps its database, for a restart with `startTestPave({ database: pave.db })`. */
+  stopKeepingData(): Promise<void>;
   /** Calls the API as the bootstrap admin. */
   api: Api;
   /** Calls the API with another token, or none (`undefined`). */
@@ -20,8 +22,8 @@ export interface TestPave extends PaveInstance {
 }
 
 /** A real Pave on a random port, on a fresh store of the backend under test. */
-export async function startTestPave(opts: StartOptions = {}): Promise<TestPave> {
-  const db = await freshDatabase();
+export async function startTestPave(opts: StartOptions & { database?: TestDatabase } = {}): Promise<TestPave> {
+  const db = opts.database ?? (await freshDatabase());
   const pave = await startPave({
     port: 0,
     host: '127.0.0.1',
@@ -68,6 +70,7 @@ export async function startTestPave(opts: StartOptions = {}): Promise<TestPave> 
       await pave.stop();
       await db.drop();
     },
+    stopKeepingData: () => pave.stop(),
   };
 }
 
