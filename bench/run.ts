@@ -5,12 +5,14 @@ import { runAuthBench } from './auth.ts';
 import { runCatalogBench } from './catalog.ts';
 import { runSearchBench } from './search.ts';
 import { runDocsBench } from './docs.ts';
+import { runScaffolderBench } from './scaffolder.ts';
 
 const benches: [string, () => Promise<void>][] = [
   ['catalog', runCatalogBench],
   ['auth', runAuthBench],
   ['search', runSearchBench],
   ['docs', runDocsBench],
+  ['scaffolder', runScaffolderBench],
 ];
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 

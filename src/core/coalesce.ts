@@ -17,19 +17,23 @@ export class CoalescedRunner {
       this.again = true;
       return this.running;
     }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (!this.stopped() && (await this.step()));
-        } while (this.again && !this.stopped());
-      } catch (e) {
-        this.onError(e);
-      } finally {
-        this.running = undefined;
-      }
-    })();
+    // Cleared by a callback attached after the promise is stored: a run with nothing to do ends
+    // without awaiting, and clearing from inside it would come before the assignment.
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped() && (await this.step()));
+      } while (this.again && !this.stopped());
+    } catch (e) {
+      this.onError(e);
+    }
   }
 
   /** Resolves when no run is going. */

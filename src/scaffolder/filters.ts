@@ -44,6 +44,8 @@ export const DEFAULT_SCM_HOSTS: Readonly<Record<string, string>> = {
   'amazonaws.com': 'awsS3',
   'blob.core.windows.net': 'azureBlobStorage',
   'storage.cloud.google.com': 'googleGcs',
+  // Pave's own git server, as RepoUrlPicker names it (allowedHosts: [pave]).
+  pave: 'pave',
 };
 
 /** Query parameters each integration type needs (any other type: `repo` and `owner`). */

@@ -34,7 +34,7 @@ test('a run cut off by a stop of Pave never stays processing: it fails saying so
   await eventually(async () => ((await pave!.api('GET', '/api/catalog/entities/by-name/template/default/restartable')).status === 200 ? true : undefined), 10_000, 'the templates');
   const ids: Record<string, string> = {};
   for (const name of ['plain', 'restartable']) {
-    const res = await pave.api('POST', '/api/scaffolder/v2/tasks', { templateRef: `template:default/${name}`, values: {} });
+    const res: { status: number; body: any } = await pave.api('POST', '/api/scaffolder/v2/tasks', { templateRef: `template:default/${name}`, values: {} });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     ids[name] = res.body.id;
   }
@@ -61,4 +61,20 @@ test('a run cut off by a stop of Pave never stays processing: it fails saying so
   }, 15_000, 'the restartable run to start over');
   assert.equal((await pave.api('GET', `/api/scaffolder/v2/tasks/${ids.restartable}`)).body.status, 'processing', 'running again');
   assert.equal((await pave.api('POST', `/api/scaffolder/v2/tasks/${ids.restartable}/cancel`)).body.status, 'cancelled', 'and can be cancelled');
+});
+
+test('more runs than workers: every run is claimed as the ones before it finish', async () => {
+  const quick = await startTestPave({ settings: { 'scaffolder.concurrency': 2 } });
+  try {
+    fs.writeFileSync(path.join(work, 'quick.yaml'), template('quick', '').replace('input: { seconds: 60 }', 'input: { milliseconds: 50 }'));
+    assert.equal((await quick.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(work, 'quick.yaml') })).status, 201, 'template registered');
+    await eventually(async () => ((await quick.api('GET', '/api/catalog/entities/by-name/template/default/quick')).status === 200 ? true : undefined), 10_000, 'the template');
+    const ids = await Promise.all(Array.from({ length: 7 }, async () => (await quick.api('POST', '/api/scaffolder/v2/tasks', { templateRef: 'template:default/quick', values: {} })).body.id as string));
+    await eventually(async () => {
+      const statuses = await Promise.all(ids.map(async (id) => (await quick.api('GET', `/api/scaffolder/v2/tasks/${id}`)).body.status));
+      return statuses.every((s) => s === 'completed') ? true : undefined;
+    }, 15_000, 'all seven runs to complete with two workers');
+  } finally {
+    await quick.close();
+  }
 });

@@ -60,24 +60,28 @@ export class TaskWorker {
       this.again = true;
       return;
     }
-    this.claiming = (async () => {
-      try {
-        do {
-          this.again = false;
-          const free = this.opts.concurrency - this.running.size;
-          if (free <= 0) break;
-          const stale = this.firstClaim && this.opts.reclaimAtStart ? -1 : this.opts.staleSeconds;
-          this.firstClaim = false;
-          const claimed = await this.tasks.claim(free, stale);
-          for (const c of claimed) this.launch(c.id, c.resumed);
-          if (claimed.length === free) this.again = true;
-        } while (this.again && !this.stopped);
-      } catch (e) {
-        this.log.error({ err: errorMessage(e) }, 'scaffolder: claiming tasks failed');
-      } finally {
-        this.claiming = undefined;
-      }
-    })();
+    // The promise is cleared by a callback attached after it is stored: when there is nothing to
+    // claim the loop finishes without awaiting, and clearing from inside would come too early.
+    this.claiming = this.claimLoop().finally(() => {
+      this.claiming = undefined;
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const free = this.opts.concurrency - this.running.size;
+        if (free <= 0) break;
+        const stale = this.firstClaim && this.opts.reclaimAtStart ? -1 : this.opts.staleSeconds;
+        this.firstClaim = false;
+        const claimed = await this.tasks.claim(free, stale);
+        for (const c of claimed) this.launch(c.id, c.resumed);
+        if (claimed.length === free) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'scaffolder: claiming tasks failed');
+    }
   }
 
   private launch(id: string, resumed: boolean): void {

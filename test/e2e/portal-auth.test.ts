@@ -191,7 +191,7 @@ test('admin signs in with the form, reads the audit log, and creates, uses and r
   await page.waitForURL('**/catalog/default/component/a-service');
   await page.getByTestId('entity-title').waitFor();
   assert.equal((await sessionOf(page)).principal?.ref, 'user:default/admin', 'signed in as the admin');
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/register', '/locations', '/audit'], 'admins see every page');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/create', '/register', '/locations', '/audit'], 'admins see every page');
   const actions = page.getByRole('group', { name: 'Entity actions' });
   await actions.getByRole('button', { name: 'Refresh' }).waitFor();
   await actions.getByRole('button', { name: 'Remove entity' }).waitFor();
@@ -275,7 +275,7 @@ test("a member sees Refresh and Remove on their team's component only, and no au
   assert.equal(session.principal?.ref, MEMBER.ref, 'signed in as the member');
   assert.deepEqual(session.principal?.roles, ['member'], 'with the member role');
   // Members register components (the default policy allows catalog.location.create), but read no audit log.
-  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/register', '/locations'], 'no Audit in the navigation');
+  assert.deepEqual(await navHrefs(page), ['/catalog', '/docs', '/create', '/register', '/locations'], 'no Audit in the navigation');
 
   // Their team's component: both actions.
   const actions = page.getByRole('group', { name: 'Entity actions' });

@@ -162,7 +162,7 @@ test('catalog table lists the demo entities with server-side facets, search and 
   assert.equal(await text(page.getByTestId('user-name')), 'admin', 'the header shows who is signed in');
   const nav = page.getByRole('navigation', { name: 'Main navigation' });
   const hrefs = await nav.getByRole('link').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
-  assert.deepEqual(hrefs, ['/catalog', '/docs', '/register', '/locations', '/audit']);
+  assert.deepEqual(hrefs, ['/catalog', '/docs', '/create', '/register', '/locations', '/audit']);
 
   // Everything in the demo organisation (plus any entity Pave creates for locations).
   const allTotal = await untilPasses(async () => {
