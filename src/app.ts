@@ -7,7 +7,7 @@ import { catalogEntityRules, catalogLocationRules, catalogPredicateCombinators }
 import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from './audit/index.ts';
 import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
 import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
-import { GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
+import { ChangeRequests, GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
 import { createScaffolder, scaffolderMigrations, scaffolderRoutes, scaffolderTaskRules } from './scaffolder/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
@@ -125,6 +125,8 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   indexer.addCollator((q) => collateDocs(q));
   // Hosted repositories live beside the embedded database (scale-out: a shared volume).
   const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
+  const changes = new ChangeRequests(store, events, repos);
+  repos.onPushed = (org, name, updates) => changes.onPush(org, name, updates);
   const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
   catalog.readOwnUrl = async (u) => (isOwnUrl(u) ? repos.fileAtUrl(u) : undefined);
   const scaffolding = createScaffolder({ store, catalog, repos, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder });
@@ -215,7 +217,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   await app.register(async (api) => permissionRoutes(api, identity), { prefix: '/api/permission' });
   await app.register(async (api) => searchRoutes(api, { search: new SearchService(store), indexer }), { prefix: '/api/search' });
   await app.register(async (api) => docsRoutes(api, { store, catalog, builder: docs }), { prefix: '/api/docs' });
-  await app.register(async (api) => gitApiRoutes(api, { repos, baseUrl: config.server.baseUrl }), { prefix: '/api/git' });
+  await app.register(async (api) => gitApiRoutes(api, { repos, changes, baseUrl: config.server.baseUrl }), { prefix: '/api/git' });
   await app.register(async (api) => gitProtocolRoutes(api, { repos }), { prefix: '/git' });
   await app.register(async (api) => scaffolderRoutes(api, { catalog, scaffolder: scaffolding.scaffolder, tasks: scaffolding.tasks, actions: scaffolding.actions }), { prefix: '/api/scaffolder' });
   await app.ready();

@@ -16,6 +16,8 @@ export class GitCommandError extends Error {
   constructor(
     message: string,
     readonly stderr: string,
+    readonly stdout = '',
+    readonly exitCode?: number,
   ) {
     super(message);
   }
@@ -27,7 +29,7 @@ export function gitBuffer(cwd: string, args: string[], timeoutMs = 30_000): Prom
     execFile('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err) {
         const text = stderr.toString('utf8').trim();
-        reject(new GitCommandError(`git ${args[0]} failed: ${text.split('\n').pop() || err.message}`, text));
+        reject(new GitCommandError(`git ${args[0]} failed: ${text.split('\n').pop() || err.message}`, text, stdout.toString('utf8'), typeof err.code === 'number' ? err.code : undefined));
       } else resolve(stdout);
     });
   });

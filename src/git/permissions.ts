@@ -6,6 +6,7 @@ import type { Repo } from './repos.ts';
 definePermission({ name: 'git.repo.read', action: 'read', description: 'Clone, fetch and browse repositories hosted by Pave' });
 definePermission({ name: 'git.repo.create', action: 'create', description: 'Create a repository on Pave' });
 definePermission({ name: 'git.repo.push', action: 'update', resourceType: 'git-repo', description: 'Push to a repository hosted by Pave' });
+definePermission({ name: 'git.change.create', action: 'create', description: 'Open or comment on a change request (pull request)' });
 definePermission({ name: 'git.repo.delete', action: 'delete', resourceType: 'git-repo', description: 'Delete a repository hosted by Pave' });
 
 const lower = (v: unknown) => String(v).toLowerCase();

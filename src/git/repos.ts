@@ -61,6 +61,9 @@ const toRepo = (r: any): Repo => ({
 
 /** The repositories Pave hosts: bare repositories under `root`, described in the store. */
 export class GitRepos {
+  /** Told of every accepted push, after its event (change requests follow their branches). */
+  onPushed: ((org: string, name: string, updates: RefUpdate[]) => Promise<void>) | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly events: EventLog,
@@ -242,6 +245,7 @@ export class GitRepos {
       );
     });
     this.events.notify(['git.pushed']);
+    await this.onPushed?.(org, name, updates);
   }
 }
 

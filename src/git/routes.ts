@@ -5,6 +5,7 @@ import '../identity/access.ts';
 import './permissions.ts';
 import type { GitRepos, Repo } from './repos.ts';
 import { serveGitHttp } from './smart-http.ts';
+import type { ChangeRequests } from './change-requests.ts';
 
 const tags = ['git'];
 const GIT_BODY_TYPES = ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'];
@@ -103,8 +104,8 @@ export async function gitProtocolRoutes(app: FastifyInstance, deps: { repos: Git
   }
 }
 
-export async function gitApiRoutes(app: FastifyInstance, deps: { repos: GitRepos; baseUrl?: string }): Promise<void> {
-  const { repos, baseUrl } = deps;
+export async function gitApiRoutes(app: FastifyInstance, deps: { repos: GitRepos; changes: ChangeRequests; baseUrl?: string }): Promise<void> {
+  const { repos, changes, baseUrl } = deps;
 
   app.get('/repos', { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'Repositories hosted by Pave' } }, async (req) => ({
     items: (await repos.list()).map((r) => withCloneUrl(req, baseUrl, r)),
@@ -169,6 +170,74 @@ export async function gitApiRoutes(app: FastifyInstance, deps: { repos: GitRepos
     async (req) => {
       await repos.get(req.params.org, req.params.name);
       return { items: await repos.commits(req.params.org, req.params.name, req.query.ref, req.query.limit ?? 30, req.query.path) };
+    },
+  );
+
+  // ---- change requests ----
+  const ChangeParams = Type.Object({ org: Type.String(), name: Type.String(), number: Type.Integer({ minimum: 1 }) });
+  type ChangeParams = Static<typeof ChangeParams>;
+  const OpenBody = Type.Object(
+    { title: Type.String(), description: Type.Optional(Type.String()), sourceBranch: Type.String(), targetBranch: Type.Optional(Type.String()) },
+    { additionalProperties: false },
+  );
+  app.post<{ Params: RepoParams; Body: Static<typeof OpenBody> }>(
+    '/repos/:org/:name/changes',
+    { config: { permission: 'git.change.create' }, schema: { tags, summary: 'Open a change request from a branch', params: RepoParams, body: OpenBody } },
+    async (req, reply) => {
+      req.audit.target = `git:${req.params.org}/${req.params.name}`;
+      const change = await changes.open(req.params.org, req.params.name, { ...req.body, author: req.principal.ref ?? undefined });
+      return reply.status(201).send(change);
+    },
+  );
+  const ListQuery = Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('merged'), Type.Literal('closed')])) });
+  app.get<{ Params: RepoParams; Querystring: Static<typeof ListQuery> }>(
+    '/repos/:org/:name/changes',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'Change requests of a repository, newest first', params: RepoParams, querystring: ListQuery } },
+    async (req) => {
+      await repos.get(req.params.org, req.params.name);
+      return { items: await changes.list(req.params.org, req.params.name, req.query.status) };
+    },
+  );
+  app.get<{ Params: ChangeParams }>(
+    '/repos/:org/:name/changes/:number',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'A change request with its commits, changed files, comments and whether it merges cleanly', params: ChangeParams } },
+    async (req) => {
+      const change = await changes.get(req.params.org, req.params.name, req.params.number);
+      return { ...change, ...(await changes.details(change)), comments: await changes.comments(change) };
+    },
+  );
+  app.get<{ Params: ChangeParams }>(
+    '/repos/:org/:name/changes/:number/diff',
+    { config: { permission: 'git.repo.read' }, schema: { tags, summary: 'The unified diff of a change request', params: ChangeParams } },
+    async (req, reply) => reply.type('text/plain; charset=utf-8').send(await changes.diff(await changes.get(req.params.org, req.params.name, req.params.number))),
+  );
+  app.post<{ Params: ChangeParams; Body: { body: string } }>(
+    '/repos/:org/:name/changes/:number/comments',
+    { config: { permission: 'git.change.create' }, schema: { tags, summary: 'Comment on a change request', params: ChangeParams, body: Type.Object({ body: Type.String() }, { additionalProperties: false }) } },
+    async (req, reply) => {
+      const change = await changes.get(req.params.org, req.params.name, req.params.number);
+      req.audit.target = `git:${change.org}/${change.name}#${change.number}`;
+      return reply.status(201).send(await changes.comment(change, req.principal.ref ?? undefined, req.body.body));
+    },
+  );
+  app.post<{ Params: ChangeParams }>(
+    '/repos/:org/:name/changes/:number/merge',
+    { config: { permission: 'git.repo.push' }, schema: { tags, summary: 'Merge a change request (owners of the repository)', params: ChangeParams } },
+    async (req) => {
+      const change = await changes.get(req.params.org, req.params.name, req.params.number);
+      req.audit.target = `git:${change.org}/${change.name}#${change.number}`;
+      req.access.authorize('git.repo.push', await repos.get(change.org, change.name));
+      return changes.merge(change, req.principal.ref ?? undefined);
+    },
+  );
+  app.post<{ Params: ChangeParams }>(
+    '/repos/:org/:name/changes/:number/close',
+    { config: { permission: 'git.change.create' }, schema: { tags, summary: 'Close a change request without merging (its author, or owners of the repository)', params: ChangeParams } },
+    async (req) => {
+      const change = await changes.get(req.params.org, req.params.name, req.params.number);
+      req.audit.target = `git:${change.org}/${change.name}#${change.number}`;
+      if (!req.principal.ref || req.principal.ref !== change.author) req.access.authorize('git.repo.push', await repos.get(change.org, change.name));
+      return changes.close(change, req.principal.ref ?? undefined);
     },
   );
 }

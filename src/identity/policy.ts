@@ -45,7 +45,7 @@ export const DEFAULT_RULES: PolicyRuleConfig[] = [
   { roles: ['member', 'service'], permissions: ['catalog.location.create', 'catalog.entity.create', 'catalog.location.refresh'], decision: 'allow' },
   { roles: ['member', 'service'], permissions: ['catalog.entity.delete', 'catalog.entity.refresh'], decision: 'conditional', conditions: { rule: 'IS_ENTITY_OWNER' } },
   { roles: ['member', 'service'], permissions: ['catalog.location.update', 'catalog.location.delete'], decision: 'conditional', conditions: { rule: 'IS_OWNER' } },
-  { roles: ['member', 'service'], permissions: ['git.repo.create', 'scaffolder.task.create'], decision: 'allow' },
+  { roles: ['member', 'service'], permissions: ['git.repo.create', 'git.change.create', 'scaffolder.task.create'], decision: 'allow' },
   { roles: ['member', 'service'], permissions: ['scaffolder.task.cancel'], decision: 'conditional', conditions: { rule: 'IS_OWNER' } },
   { roles: ['member', 'service'], permissions: ['git.repo.push', 'git.repo.delete'], decision: 'conditional', conditions: { rule: 'IS_OWNER' } },
 ];

@@ -131,7 +131,9 @@ export async function scaffolderRoutes(
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      let after = req.query.after ?? 0;
+      // A reconnecting EventSource sends the id of the last event it saw.
+      const lastEventId = Number(req.headers['last-event-id']);
+      let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : (req.query.after ?? 0);
       let closed = false;
       let sending = false;
       let again = false;
@@ -147,7 +149,7 @@ export async function scaffolderRoutes(
             for (const e of await tasks.events(req.params.taskId, after)) {
               if (closed) return;
               after = e.id;
-              res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+              res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
             }
           } while (again && !closed);
         } catch (e) {

@@ -58,11 +58,15 @@ export class Scaffolder {
   ): Promise<string> {
     const problem = checkTemplate(template, new Set(this.deps.actions.keys()));
     if (problem) throw badInput(problem.code, problem.message, { field: problem.field, value: problem.value });
-    checkValues(template, values);
-    // Secret fields travel as secrets: never stored with the task's spec, never logged.
-    const parameters = { ...values };
+    // Secret fields travel as secrets (the portal sends them there; an API caller may put them in
+    // values): they are checked with the form, then never stored with the task's spec nor logged.
+    const secretFields = secretFieldNames(template);
+    const filled = { ...values };
+    for (const name of secretFields) if (typeof secrets[name] === 'string') filled[name] = secrets[name];
+    checkValues(template, filled);
+    const parameters = { ...filled };
     const allSecrets = { ...secrets };
-    for (const name of secretFieldNames(template)) {
+    for (const name of secretFields) {
       if (typeof parameters[name] === 'string') allSecrets[name] = parameters[name] as string;
       delete parameters[name];
     }
@@ -123,7 +127,9 @@ export class Scaffolder {
     }
     const problem = checkTemplate(template, new Set(this.deps.actions.keys()));
     if (problem) throw badInput(problem.code, problem.message, { field: problem.field, value: problem.value });
-    checkValues(template, input.values ?? {});
+    const filled = { ...(input.values ?? {}) };
+    for (const name of secretFieldNames(template)) if (typeof input.secrets?.[name] === 'string') filled[name] = input.secrets[name];
+    checkValues(template, filled);
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'pave-dry-run-'));
     try {
       const templateDir = path.join(root, 'template');

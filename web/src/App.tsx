@@ -22,6 +22,13 @@ const AuditPage = lazy(() => import('./pages/AuditPage.tsx'));
 const DocsHomePage = lazy(() => import('./pages/DocsHomePage.tsx'));
 const DocsPage = lazy(() => import('./pages/DocsPage.tsx'));
 const SearchPage = lazy(() => import('./pages/SearchPage.tsx'));
+const CreatePage = lazy(() => import('./pages/CreatePage.tsx'));
+const TemplateFormPage = lazy(() => import('./pages/TemplateFormPage.tsx'));
+const TaskPage = lazy(() => import('./pages/TaskPage.tsx'));
+const TaskListPage = lazy(() => import('./pages/TaskPage.tsx').then((m) => ({ default: m.TaskListPage })));
+const TemplateEditorPage = lazy(() => import('./pages/TemplateEditorPage.tsx'));
+const RepoPage = lazy(() => import('./pages/RepoPage.tsx'));
+const RepoListPage = lazy(() => import('./pages/RepoPage.tsx').then((m) => ({ default: m.RepoListPage })));
 
 interface NavItem {
   to: string;
@@ -55,6 +62,14 @@ const NAV: NavItem[] = [
     description: 'Documentation sites',
     icon: <Icon d="M2 3h6a4 4 0 0 1 4 4v14a3 3 0 0 0-3-3H2zM22 3h-6a4 4 0 0 0-4 4v14a3 3 0 0 1 3-3h7z" />,
     match: ['/docs', '/docs/*'],
+  },
+  {
+    to: '/create',
+    label: 'Create',
+    description: 'New components from templates',
+    icon: <Icon d="M12 3l2.5 5.5L20 11l-5.5 2.5L12 19l-2.5-5.5L4 11l5.5-2.5z" />,
+    match: ['/create', '/create/*', '/repos', '/repos/*'],
+    permission: 'scaffolder.task.create',
   },
   {
     to: '/register',
@@ -191,6 +206,13 @@ function Shell() {
               <Route path="/docs" element={<DocsHomePage />} />
               <Route path="/docs/:namespace/:kind/:name/*" element={<DocsPage />} />
               <Route path="/search" element={<SearchPage />} />
+              <Route path="/create" element={<CreatePage />} />
+              <Route path="/create/templates/:namespace/:name" element={<TemplateFormPage />} />
+              <Route path="/create/tasks" element={<TaskListPage />} />
+              <Route path="/create/tasks/:taskId" element={<TaskPage />} />
+              <Route path="/create/edit" element={<TemplateEditorPage />} />
+              <Route path="/repos" element={<RepoListPage />} />
+              <Route path="/repos/:org/:name" element={<RepoPage />} />
               <Route path="/register" element={<RegisterPage />} />
               <Route path="/locations" element={<LocationsPage />} />
               <Route path="/settings/tokens" element={<TokensPage />} />

@@ -26,6 +26,7 @@ import { useDocumentTitle } from '@mantine/hooks';
 import { stringify } from 'yaml';
 import { deleteEntity, getEntityByName, refreshEntity, type Entity, type EntityStatusItem } from '../api.ts';
 import { useCan } from '../session.ts';
+import { repoPath, useEntityRepository } from '../git.ts';
 import { entityPathOf, entityRefOf, humanizeRef, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
 import { relationLabel, RELATION_ORDER, uniqueTargets, useResolvedRefs } from '../relations.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
@@ -429,6 +430,7 @@ function EntityActions({ entity }: { entity: Entity }) {
   const ref = entityRefOf(entity);
   const canRefresh = useCan('catalog.entity.refresh', ref);
   const canDelete = useCan('catalog.entity.delete', ref);
+  const repository = useEntityRepository(entity);
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
@@ -447,10 +449,15 @@ function EntityActions({ entity }: { entity: Entity }) {
   });
 
   const showDelete = canDelete.allowed && entity.metadata.uid !== undefined;
-  if (!canRefresh.allowed && !showDelete) return null;
+  if (!canRefresh.allowed && !showDelete && !repository) return null;
   return (
     <Stack gap="xs" mt="md">
       <Group gap="xs" aria-label="Entity actions" role="group">
+        {repository && (
+          <Button size="xs" variant="default" component={Link} to={repoPath(repository.org, repository.name)} data-testid="entity-repository">
+            Repository
+          </Button>
+        )}
         {canRefresh.allowed && (
           <Button size="xs" variant="default" loading={refresh.isPending} onClick={() => refresh.mutate()}>
             Refresh
