@@ -129,7 +129,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   repos.onPushed = (org, name, updates) => changes.onPush(org, name, updates);
   const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
   catalog.readOwnUrl = async (u) => (isOwnUrl(u) ? repos.fileAtUrl(u) : undefined);
-  const scaffolding = createScaffolder({ store, catalog, repos, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder });
+  const scaffolding = createScaffolder({ store, catalog, repos, changes, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder });
   // This server's own address, known once it listens: only its repositories are read from disk.
   const isOwnUrl = (u: string) => {
     try {

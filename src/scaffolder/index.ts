@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Catalog, EntityValidator } from '../catalog/index.ts';
 import type { Store } from '../core/store.ts';
-import type { GitRepos } from '../git/index.ts';
+import type { ChangeRequests, GitRepos } from '../git/index.ts';
 import type { TemplateAction } from './action.ts';
-import { catalogFetch, catalogRegister, catalogWrite, publishPave } from './actions/pave.ts';
+import { catalogFetch, catalogRegister, catalogWrite, publishChangeRequest, publishPave } from './actions/pave.ts';
 import { workspaceActions } from './actions/index.ts';
 import { Scaffolder } from './service.ts';
 import { TaskStore } from './tasks.ts';
@@ -18,10 +18,17 @@ export { TaskStore, type Task, type TaskSpec, type TaskEvent } from './tasks.ts'
 export type { TemplateAction, ActionContext } from './action.ts';
 
 /** The scaffolder: its actions, task store and worker, and the Template check the catalog runs at registration. */
-export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: GitRepos; log: Logger; baseUrl: () => string; config: { concurrency: number; takeOverAfterSeconds: number; publishTo: 'pave' | 'native' } }) {
-  const paveDeps = { catalog: deps.catalog, repos: deps.repos, baseUrl: deps.baseUrl };
+export function createScaffolder(deps: { store: Store; catalog: Catalog; repos: GitRepos; changes: ChangeRequests; log: Logger; baseUrl: () => string; config: { concurrency: number; takeOverAfterSeconds: number; publishTo: 'pave' | 'native' } }) {
+  const paveDeps = { catalog: deps.catalog, repos: deps.repos, changes: deps.changes, baseUrl: deps.baseUrl };
   const list: TemplateAction[] = [...workspaceActions, catalogWrite, catalogRegister(paveDeps), catalogFetch(paveDeps), publishPave(paveDeps)];
-  if (deps.config.publishTo === 'pave') list.push(publishPave(paveDeps, 'publish:github'), publishPave(paveDeps, 'publish:gitlab'));
+  if (deps.config.publishTo === 'pave') {
+    list.push(
+      publishPave(paveDeps, 'publish:github'),
+      publishPave(paveDeps, 'publish:gitlab'),
+      publishChangeRequest(paveDeps, 'publish:github:pull-request'),
+      publishChangeRequest(paveDeps, 'publish:gitlab:merge-request'),
+    );
+  }
   const actions = new Map(list.map((a) => [a.id, a]));
   const tasks = new TaskStore(deps.store);
   const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: deps.config.takeOverAfterSeconds, heartbeatMs: 1000, pollMs: 1000, reclaimAtStart: deps.store.backend === 'pglite' });
@@ -39,6 +46,8 @@ export const BUILTIN_ACTION_IDS: ReadonlySet<string> = new Set([
   'publish:pave',
   'publish:github',
   'publish:gitlab',
+  'publish:github:pull-request',
+  'publish:gitlab:merge-request',
 ]);
 
 /** Templates are checked at registration: unknown actions, broken expressions, invalid schemas. */

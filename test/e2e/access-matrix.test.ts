@@ -188,6 +188,14 @@ const rows: Row[] = [
   { method: 'GET', route: '/api/git/repos/{org}/{name}/blob', path: () => '/api/git/repos/matrix/repo-b/blob?path=README.md', expect: all(404) },
   { method: 'GET', route: '/api/git/repos/{org}/{name}/commits', path: () => '/api/git/repos/matrix/repo-b/commits', expect: all(404) },
   { method: 'GET', route: '/git/{org}/{repo}/info/refs', path: () => '/git/matrix/repo-b.git/info/refs?service=git-upload-pack', expect: read },
+  // repo-b has no branches and no change requests: past the gate, 404s.
+  { method: 'POST', route: '/api/git/repos/{org}/{name}/changes', path: () => '/api/git/repos/matrix/repo-b/changes', body: () => ({ title: 'x', sourceBranch: 'feature' }), expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/changes', path: () => '/api/git/repos/matrix/repo-b/changes', expect: read },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/changes/{number}', path: () => '/api/git/repos/matrix/repo-b/changes/1', expect: all(404) },
+  { method: 'GET', route: '/api/git/repos/{org}/{name}/changes/{number}/diff', path: () => '/api/git/repos/matrix/repo-b/changes/1/diff', expect: all(404) },
+  { method: 'POST', route: '/api/git/repos/{org}/{name}/changes/{number}/comments', path: () => '/api/git/repos/matrix/repo-b/changes/1/comments', body: () => ({ body: 'hi' }), expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'POST', route: '/api/git/repos/{org}/{name}/changes/{number}/merge', path: () => '/api/git/repos/matrix/repo-b/changes/1/merge', expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
+  { method: 'POST', route: '/api/git/repos/{org}/{name}/changes/{number}/close', path: () => '/api/git/repos/matrix/repo-b/changes/1/close', expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },
   { method: 'GET', route: '/git/{org}/{repo}/blob/{ref}/{*}', path: () => '/git/matrix/repo-b/blob/main/README.md', expect: all(404) },
   // No such template or task: whoever gets past the gate meets a 404.
   { method: 'POST', route: '/api/scaffolder/v2/tasks', body: () => ({ templateRef: 'template:default/nope', values: {} }), expect: { ...all(403), alice: 404, bob: 404, admin: 404 } },

@@ -256,3 +256,40 @@ test('pave template run, dry-run and validate', async () => {
   assert.equal(bad.code, 1, bad.out);
   assert.match(bad.out, /broken\.yaml:\d+:\d+: .*TEMPLATE_ACTION_UNKNOWN: step "log": no action "debug:lgo"/, bad.out);
 });
+
+test('publish:github:pull-request (mapped onto Pave) proposes the workspace as a change request', async () => {
+  const propose = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: propose }
+spec:
+  owner: team-a
+  type: service
+  steps:
+    - id: fetch
+      name: Fetch
+      action: fetch:template
+      input: { url: ./skeleton, targetPath: ./extra, values: { name: extra, owner: team-a } }
+    - id: pr
+      name: Open a pull request
+      action: publish:github:pull-request
+      input: { repoUrl: 'github.com?owner=acme&repo=payments', branchName: add-extra, title: Add extra, description: From a template }
+  output:
+    links:
+      - title: Pull request
+        url: \${{ steps.pr.output.remoteUrl }}
+`;
+  fs.writeFileSync(path.join(work, 'propose.yaml'), propose);
+  await pave.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(work, 'propose.yaml') });
+  await eventually(async () => ((await pave.api('GET', '/api/catalog/entities/by-name/template/default/propose')).status === 200 ? true : undefined), 10_000, 'the template');
+  const { taskId } = await client.scaffold({ templateRef: 'template:default/propose', values: {} });
+  await eventually(async () => (['completed', 'failed'].includes((await client.getTask(taskId)).status) ? true : undefined), 20_000, 'the run to end');
+  const task = await client.getTask(taskId);
+  const events = (await pave.api('GET', `/api/scaffolder/v2/tasks/${taskId}/events`)).body;
+  assert.equal(task.status, 'completed', JSON.stringify(events.map((e: any) => e.body.message)));
+  const changes = (await pave.api('GET', '/api/git/repos/acme/payments/changes?status=open')).body.items;
+  assert.equal(changes.length, 1, 'one change request');
+  assert.deepEqual({ title: changes[0].title, source: changes[0].sourceBranch, target: changes[0].targetBranch }, { title: 'Add extra', source: 'add-extra', target: 'main' }, 'opened from the branch into main');
+  const details = (await pave.api('GET', `/api/git/repos/acme/payments/changes/${changes[0].number}`)).body;
+  assert.ok(details.files.some((f: any) => f.path === 'extra/README.md'), `the workspace landed under targetPath: ${JSON.stringify(details.files)}`);
+  assert.equal(events.at(-1).body.output.links[0].url, `${pave.url}/api/git/repos/acme/payments/changes/${changes[0].number}`, 'the output links to it');
+});

@@ -6,13 +6,14 @@ import yaml from 'yaml';
 import type { Catalog } from '../../catalog/index.ts';
 import { refOf } from '../../catalog/refs.ts';
 import { badInput, conflict, isPaveError } from '../../core/errors.ts';
-import { GitRepos } from '../../git/index.ts';
+import { GitRepos, type ChangeRequests } from '../../git/index.ts';
 import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
 import { parseEntityRef } from '../filters.ts';
 
 export interface PaveActionDeps {
   catalog: Catalog;
   repos: GitRepos;
+  changes: ChangeRequests;
   /** Pave's public address (clone and browse URLs are made from it). */
   baseUrl: () => string;
 }
@@ -122,22 +123,118 @@ export function publishPave(deps: PaveActionDeps, id = 'publish:pave'): Template
       await git(work, ['add', '--all']);
       await git(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.gitCommitMessage ?? 'initial commit'], author);
       const commitHash = (await git(work, ['rev-parse', 'HEAD'])).trim();
-      // Straight into the bare repository; its hook records the push, which becomes a git.pushed event.
-      const pushLog = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
-      await git(work, ['push', '--quiet', '--force', deps.repos.dirOf(org, name), `HEAD:refs/heads/${branch}`], { PAVE_PUSH_LOG: pushLog });
-      const updates = (await fs.readFile(pushLog, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => {
-          const [before, after, ref] = l.split(' ');
-          return { before, after, ref };
-        });
-      await fs.rm(path.dirname(pushLog), { recursive: true, force: true });
-      await deps.repos.recordPush(org, name, updates, ctx.user.ref ?? 'scaffolder');
+      await pushInto(deps, org, name, work, `HEAD:refs/heads/${branch}`, ctx.user.ref, true);
       ctx.log(`Pushed ${commitHash.slice(0, 12)} to ${remoteUrl} (${branch})`);
       ctx.output('remoteUrl', remoteUrl);
       ctx.output('repoContentsUrl', repoContentsUrl);
       ctx.output('commitHash', commitHash);
+    },
+  });
+}
+
+/** Pushes a local clone's ref into a bare repository of ours; its hook records the push, which becomes a git.pushed event. */
+async function pushInto(deps: PaveActionDeps, org: string, name: string, work: string, refspec: string, pusher: string | undefined, force: boolean): Promise<void> {
+  const pushLog = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
+  try {
+    await git(work, ['push', '--quiet', ...(force ? ['--force'] : []), deps.repos.dirOf(org, name), refspec], { PAVE_PUSH_LOG: pushLog });
+    const updates = (await fs.readFile(pushLog, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [before, after, ref] = l.split(' ');
+        return { before, after, ref };
+      });
+    await deps.repos.recordPush(org, name, updates, pusher ?? 'scaffolder');
+  } finally {
+    await fs.rm(path.dirname(pushLog), { recursive: true, force: true });
+  }
+}
+
+const CHANGE_INPUT = {
+  type: 'object',
+  required: ['repoUrl', 'branchName', 'title', 'description'],
+  properties: {
+    repoUrl: { type: 'string', description: 'The repository: <host>?owner=<org>&repo=<name>' },
+    branchName: { type: 'string', description: 'The branch the change is pushed to' },
+    targetBranchName: { type: 'string', description: 'The branch it should be merged into (default: the default branch)' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    sourcePath: { type: 'string', description: 'Folder of the workspace to apply (default: all of it)' },
+    targetPath: { type: 'string', description: 'Folder of the repository the files go to (default: its root)' },
+    commitMessage: { type: 'string' },
+    gitAuthorName: { type: 'string' },
+    gitAuthorEmail: { type: 'string' },
+    draft: { type: 'boolean' },
+    reviewers: { type: 'array', items: { type: 'string' } },
+    removeSourceBranch: { type: 'boolean' },
+    commitAction: { type: 'string', enum: ['create', 'update', 'delete', 'auto', 'skip'] },
+    update: { type: 'boolean' },
+    token: { type: 'string' },
+  },
+};
+
+/**
+ * `publish:github:pull-request` and `publish:gitlab:merge-request` on Pave's own git server: the
+ * workspace is committed onto a branch of an existing repository and a change request is opened.
+ */
+export function publishChangeRequest(deps: PaveActionDeps, id: 'publish:github:pull-request' | 'publish:gitlab:merge-request'): TemplateAction {
+  const gitlab = id === 'publish:gitlab:merge-request';
+  return defineAction<Record<string, any>>({
+    id,
+    description: `Backstage's ${id}, on Pave's own git server (scaffolder.publishTo: pave): commits the workspace to a branch and opens a change request`,
+    supportsDryRun: true,
+    schema: {
+      input: CHANGE_INPUT,
+      output: gitlab
+        ? { type: 'object', properties: { mergeRequestUrl: { type: 'string' }, projectPath: { type: 'string' }, projectid: { type: 'string' }, targetBranchName: { type: 'string' } } }
+        : { type: 'object', properties: { remoteUrl: { type: 'string' }, pullRequestNumber: { type: 'number' }, targetBranchName: { type: 'string' } } },
+    },
+    examples: [
+      {
+        description: 'Propose the workspace as a change to acme/payments',
+        example: yaml.stringify({ steps: [{ id: 'pr', action: id, name: 'Open a change request', input: { repoUrl: 'pave?owner=acme&repo=payments', branchName: 'add-docs', title: 'Add docs', description: 'Made by a template' } }] }),
+      },
+    ],
+    async handler(ctx) {
+      const { org, name } = paveRepoOf(ctx.input.repoUrl);
+      const repo = await deps.repos.get(org, name);
+      const target = ctx.input.targetBranchName ?? repo.defaultBranch;
+      const base = deps.baseUrl().replace(/\/+$/, '');
+      const report = (number: number) => {
+        const url = `${base}/api/git/repos/${org}/${name}/changes/${number}`;
+        if (gitlab) {
+          ctx.output('mergeRequestUrl', url);
+          ctx.output('projectPath', `${org}/${name}`);
+          ctx.output('projectid', `${org}/${name}`);
+        } else {
+          ctx.output('remoteUrl', url);
+          ctx.output('pullRequestNumber', number);
+        }
+        ctx.output('targetBranchName', target);
+      };
+      if (ctx.isDryRun) {
+        ctx.log(`Dry run: would push the workspace to ${org}/${name} branch ${ctx.input.branchName} and open a change request into ${target}`);
+        report(0);
+        return;
+      }
+      const work = await ctx.createTemporaryDirectory();
+      await git(work, ['clone', '--quiet', '--branch', target, deps.repos.dirOf(org, name), '.']);
+      await git(work, ['checkout', '--quiet', '-B', ctx.input.branchName]);
+      const source = path.resolve(ctx.workspacePath, ctx.input.sourcePath ?? '.');
+      const into = path.resolve(work, ctx.input.targetPath ?? '.');
+      for (const [p, root] of [[source, ctx.workspacePath], [into, work]] as const) {
+        if (p !== root && !p.startsWith(root + path.sep)) throw badInput('TEMPLATE_INPUT_INVALID', `${p === source ? 'sourcePath' : 'targetPath'} leaves its folder`, {});
+      }
+      await fs.mkdir(into, { recursive: true });
+      await fs.cp(source, into, { recursive: true, filter: (f) => !f.split(path.sep).includes('.git') });
+      const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
+      await git(work, ['add', '--all']);
+      await git(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.commitMessage ?? ctx.input.title], author);
+      await pushInto(deps, org, name, work, `HEAD:refs/heads/${ctx.input.branchName}`, ctx.user.ref, true);
+      const existing = (await deps.changes.list(org, name, 'open')).find((c) => c.sourceBranch === ctx.input.branchName && c.targetBranch === target);
+      const change = existing ?? (await deps.changes.open(org, name, { title: ctx.input.title, description: ctx.input.description, sourceBranch: ctx.input.branchName, targetBranch: target, author: ctx.user.ref }));
+      ctx.log(`${existing ? 'Updated' : 'Opened'} change request #${change.number} from ${ctx.input.branchName} into ${target}`);
+      report(change.number);
     },
   });
 }
