@@ -56,8 +56,7 @@ export class Scaffolder {
     secrets: Record<string, string>,
     user: { ref?: string; entity?: unknown },
   ): Promise<string> {
-    const problem = checkTemplate(template, new Set(this.deps.actions.keys()));
-    if (problem) throw badInput(problem.code, problem.message, { field: problem.field, value: problem.value });
+    // The template was checked when the catalog accepted it (checkTemplate runs at registration).
     // Secret fields travel as secrets (the portal sends them there; an API caller may put them in
     // values): they are checked with the form, then never stored with the task's spec nor logged.
     const secretFields = secretFieldNames(template);

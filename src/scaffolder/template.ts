@@ -57,7 +57,7 @@ export function checkTemplate(template: TemplateEntity, knownActions: ReadonlySe
   const seen = new Set<string>();
   for (const [i, page] of parameterPages(template).entries()) {
     try {
-      ajv.compile(page);
+      validatorOf(page);
     } catch (e) {
       return { code: 'TEMPLATE_INVALID', message: `spec.parameters[${i}] is not a valid JSON Schema: ${(e as Error).message}`, field: `spec.parameters.${i}`, rule: 'a JSON Schema' };
     }
@@ -110,10 +110,23 @@ export interface ParameterError {
  * Checks the values of a run against every page of the form. Missing or invalid parameters are
  * refused with 400, naming each field.
  */
+// Compiling a schema costs far more than using it: pages are compiled once per content.
+const compiledPages = new Map<string, ReturnType<typeof ajv.compile>>();
+function validatorOf(page: Record<string, unknown>) {
+  const key = JSON.stringify(page);
+  let validate = compiledPages.get(key);
+  if (!validate) {
+    validate = ajv.compile(page);
+    if (compiledPages.size > 500) compiledPages.delete(compiledPages.keys().next().value!);
+    compiledPages.set(key, validate);
+  }
+  return validate;
+}
+
 export function checkValues(template: TemplateEntity, values: Record<string, unknown>): void {
   const errors: ParameterError[] = [];
   for (const page of parameterPages(template)) {
-    const validate = ajv.compile(page);
+    const validate = validatorOf(page);
     if (!validate(values)) errors.push(...(validate.errors ?? []).map(toParameterError));
   }
   if (errors.length) {
