@@ -370,3 +370,108 @@ test('the template editor previews the form of pasted YAML and dry-runs it with 
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'pave-template-editor.png'), fullPage: true });
   await page.close();
 });
+
+test("Pave's built-in golden path runs from the portal: a Python service with a requested PostgreSQL database, its docs built, its repository cloned and pushed to", TEST_TIMEOUT, async () => {
+  const added = await pave.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(ROOT, 'templates/production-microservice/template.yaml') });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  await eventually(async () => ((await pave.api('GET', '/api/catalog/entities/by-name/template/default/production-microservice')).status === 200 ? true : undefined), STEP_TIMEOUT, 'the built-in template');
+  // The owner: the test org's group (registered in before()).
+  assert.equal((await pave.api('GET', '/api/catalog/entities/by-name/group/default/team-a')).status, 200, 'the group that will own the service is in the catalog');
+
+  const page = await newPage();
+  await page.goto('/create');
+  const card = page.locator('[data-testid="template-card"][data-template="default/production-microservice"]');
+  await card.getByRole('link', { name: 'Choose Production microservice' }).click();
+  await page.waitForURL('**/create/templates/default/production-microservice');
+  assert.equal(await text(page.getByTestId('template-title')), 'Production microservice', 'the form of the built-in template opens');
+
+  // Page 1, Service: name, description, owner (the optional system is left empty).
+  await page.getByRole('textbox', { name: 'Name', exact: true }).fill('orders-api');
+  await page.getByRole('textbox', { name: 'Description', exact: true }).fill('Takes and tracks orders');
+  await pick(page, page.getByRole('combobox', { name: 'Owner', exact: true }), 'team', 'team-a');
+  await page.getByTestId('form-next').click();
+
+  // Page 2, Technology: Python and a PostgreSQL database.
+  await page.getByRole('heading', { name: 'Technology' }).waitFor();
+  await page.getByRole('combobox', { name: 'Language', exact: true }).click();
+  await page.getByRole('option', { name: 'Python', exact: true }).click();
+  await page.getByRole('combobox', { name: 'Database', exact: true }).click();
+  await page.getByRole('option', { name: /^PostgreSQL/ }).click();
+  await page.getByTestId('form-next').click();
+
+  // Page 3, Repository: the RepoUrlPicker's owner and name on this Pave.
+  const picker = page.getByTestId('repo-url-picker');
+  await picker.getByRole('textbox', { name: 'Owner' }).fill('acme');
+  await picker.getByRole('textbox', { name: 'Repository' }).fill('orders-api');
+  await picker.getByText('/git/acme/orders-api.git').waitFor();
+  await page.getByTestId('form-next').click();
+
+  // The review, then Create.
+  const review = page.getByTestId('review');
+  await review.waitFor();
+  const reviewed = async (field: string) => text(review.locator(`[data-field="${field}"] td`).first());
+  assert.equal(await reviewed('name'), 'orders-api', 'the review lists the name');
+  assert.equal(await reviewed('owner'), 'group:default/team-a', 'the owner, as a full ref');
+  assert.equal(await reviewed('language'), 'python', 'the language');
+  assert.equal(await reviewed('database'), 'postgresql', 'the database');
+  assert.ok((await reviewed('repoUrl')).endsWith('?owner=acme&repo=orders-api'), `and the repository: ${await reviewed('repoUrl')}`);
+  await page.getByTestId('form-create').click();
+
+  // The run, to its end; its output opens the new component.
+  await page.waitForURL(/\/create\/tasks\/[0-9a-f-]{36}$/);
+  await page.locator('[data-testid="task-status"][data-status="completed"]').waitFor({ timeout: RUN_TIMEOUT });
+  for (const step of ['fetch-base', 'fetch-language', 'publish', 'register']) {
+    assert.equal(await page.locator(`[data-testid="task-step"][data-step-id="${step}"]`).getAttribute('data-status'), 'completed', `step ${step} completed`);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'pave-golden-path-task.png'), fullPage: true });
+  await page.locator('[data-testid="task-output-link"][data-entity-ref="component:default/orders-api"]').click();
+  await page.waitForURL('**/catalog/default/component/orders-api');
+  assert.equal(await text(page.getByTestId('entity-title')), 'orders-api', 'the new component is in the catalog');
+  await page.close();
+
+  // The catalog: the component depends on the database it requested, recorded as a Resource.
+  const component = (await pave.api('GET', '/api/catalog/entities/by-name/component/default/orders-api')).body;
+  assert.equal(component.spec.owner, 'group:default/team-a', 'the component is owned by the group');
+  const dependsOn = (component.spec.dependsOn ?? []) as string[];
+  assert.ok(dependsOn.some((r) => ['resource:orders-api-db', 'resource:default/orders-api-db'].includes(r)), `the component depends on its database: ${JSON.stringify(dependsOn)}`);
+  const db = await eventually(async () => {
+    const res = await pave.api('GET', '/api/catalog/entities/by-name/resource/default/orders-api-db');
+    return res.status === 200 ? res.body : undefined;
+  }, STEP_TIMEOUT, 'the requested database');
+  assert.equal(db.spec.type, 'database', 'the resource is a database');
+  assert.equal(db.metadata.annotations?.['pave.dev/provisioning'], 'requested', 'recorded as requested from the platform');
+
+  // The real git client: the generated files are there; a change to the docs is pushed.
+  const clone = path.join(work, 'orders-api-clone');
+  const cloned = await git(work, 'clone', '-q', `${pave.url}/git/acme/orders-api.git`.replace('http://', `http://pave:${encodeURIComponent(pave.token)}@`), clone);
+  assert.equal(cloned.code, 0, cloned.out);
+  const files = (await git(clone, 'ls-files')).out.split('\n').filter(Boolean);
+  for (const file of ['catalog-info.yaml', '.pave/pipeline.yaml', 'mkdocs.yml', 'docs/index.md', 'Dockerfile', 'orders_api/__init__.py', 'orders_api/server.py', 'tests/test_server.py']) {
+    assert.ok(files.includes(file), `the repository has ${file}: ${files.join(', ')}`);
+  }
+  assert.ok(!files.some((f) => f.endsWith('.ts') || f === 'go.mod' || f === 'Cargo.toml'), `and no other language's files: ${files.join(', ')}`);
+  const docsFile = path.join(clone, 'docs/index.md');
+  await writeFile(docsFile, `${await readFile(docsFile, 'utf8')}\nPushed by the golden path test.\n`);
+  const committed = await git(clone, '-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', 'commit', '-qam', 'Document where it came from');
+  assert.equal(committed.code, 0, committed.out);
+  const pushed = await git(clone, 'push', '-q', 'origin', 'HEAD:main');
+  assert.equal(pushed.code, 0, pushed.out);
+  const sha = (await git(clone, 'rev-parse', 'HEAD')).out.trim();
+  const event = await eventually(async () => {
+    const events = (await pave.api('GET', '/api/events?type=git.pushed&subject=git:acme/orders-api')).body.items as Array<{ payload: { ref: string; after: string; files: string[] } }>;
+    return events.find((e) => e.payload.after === sha);
+  }, STEP_TIMEOUT, 'the git.pushed event');
+  assert.ok(['main', 'refs/heads/main'].includes(event.payload.ref), `the push went to main: ${event.payload.ref}`);
+  assert.deepEqual(event.payload.files, ['docs/index.md'], 'the event lists the changed file');
+
+  // The docs of the new component are built, with the pushed change.
+  const docs = await eventually(async () => {
+    const res = await pave.api('GET', '/api/docs/default/component/orders-api');
+    return res.status === 200 && res.body.status === 'ready' ? res.body : undefined;
+  }, 30_000, 'the docs of orders-api');
+  assert.ok((docs.pages as Array<{ slug: string }>).some((p) => p.slug === ''), `the docs have a home page: ${JSON.stringify(docs.pages)}`);
+  await eventually(async () => {
+    const res = await pave.api('GET', '/api/docs/default/component/orders-api/pages/');
+    return res.status === 200 && String(res.body.html).includes('Pushed by the golden path test.') ? true : undefined;
+  }, 30_000, 'the docs rebuilt with the pushed change');
+});

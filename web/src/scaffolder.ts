@@ -348,6 +348,8 @@ function extractUiSchema(schema: JsonObject, uiSchema: JsonObject): void {
       delete schema[key];
     }
   }
+  // Backstage (RJSF 5) reads an enum's labels from the schema's `enumNames`; RJSF 6 only from `ui:enumNames`.
+  if (Array.isArray(schema.enumNames) && uiSchema['ui:enumNames'] === undefined) uiSchema['ui:enumNames'] = schema.enumNames;
   const { properties, items, anyOf, oneOf, allOf, dependencies } = schema;
   if (isObject(properties)) {
     for (const [name, node] of Object.entries(properties)) {
