@@ -67,7 +67,9 @@ async function runSearchBenchAt(N: number): Promise<void> {
           await sleep(200);
         }
         console.log(`docs: ${num(sites)} sites of 100 pages built and indexed in ${secs(performance.now() - t0)}`);
-        const rebuilt = (await client.request('POST', '/api/search/reindex')).json();
+        const reindex = await client.request('POST', '/api/search/reindex');
+        if (reindex.status !== 200) throw new Error(`reindex → ${reindex.status}: ${reindex.body.slice(0, 500)}`);
+        const rebuilt = reindex.json();
         console.log(`index build (reindex of every entity and docs page): ${secs(rebuilt.ms)} for ${num(rebuilt.documents)} documents`);
 
         const changes: number[] = [];
