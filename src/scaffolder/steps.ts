@@ -114,6 +114,8 @@ export async function runSteps(o: StepRunOptions): Promise<Record<string, unknow
               : {}),
           };
           await action.handler(actionCtx);
+          // An action told to stop may return quietly: the step it was in is the one cancelled.
+          if (o.signal.aborted) throw new StepError(step.id, 'The run was cancelled');
         }
       } catch (e) {
         if (e instanceof StepError) throw e;
