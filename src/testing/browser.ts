@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 /** Debian's Chromium; browsers are never downloaded. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,6 +17,25 @@ export function requireChromium(): void {
 export async function launchPortalBrowser(root: string): Promise<Browser> {
   if (!fs.existsSync(path.join(root, 'dist/web/index.html'))) execFileSync('npx', ['vite', 'build', 'web'], { cwd: root, stdio: 'inherit' });
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium with one browser context signed in to the portal as the admin (every page needs a
+ * session; the context keeps the cookie).
+ */
+export async function adminPortal(root: string, baseURL: string, password: string): Promise<{ browser: Browser; context: BrowserContext }> {
+  const browser = await launchPortalBrowser(root);
+  const context = await browser.newContext({ baseURL, viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  await page.goto('/');
+  await page.waitForURL('**/signin?returnTo=**');
+  await page.getByRole('textbox', { name: 'Username' }).fill('admin');
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+  await page.close();
+  return { browser, context };
 }
 
 /** Retries an assertion until it passes or the timeout runs out (pages render asynchronously). */

@@ -15,8 +15,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchPortalBrowser, requireChromium, untilPasses } from '../../src/testing/browser.ts';
+import { adminPortal, requireChromium, untilPasses } from '../../src/testing/browser.ts';
 import { eventually, startTestPave, TEST_ADMIN_PASSWORD, type TestPave } from '../../src/testing/pave.ts';
+import { NODE_SERVICE_SKELETON, NODE_SERVICE_TEMPLATE } from './fixtures/node-service.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOT_DIR = process.env.PAVE_SCREENSHOT_DIR ?? '/tmp';
@@ -43,69 +44,9 @@ metadata: { name: alice }
 spec: { memberOf: [team-a] }
 `;
 
-const TEMPLATE = `apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata:
-  name: node-service
-  title: Node service
-  description: A small HTTP service
-  tags: [node, http]
-spec:
-  owner: team-a
-  type: service
-  parameters:
-    - title: About the service
-      required: [name, owner]
-      properties:
-        name: { type: string, title: Name, pattern: '^[a-z0-9-]+$', ui:field: EntityNamePicker }
-        owner: { type: string, title: Owner, ui:field: OwnerPicker }
-    - title: Options
-      properties:
-        wait: { type: integer, title: Seconds to wait, default: 0 }
-        apiKey: { type: string, title: API key, ui:field: Secret }
-  steps:
-    - id: fetch
-      name: Fetch skeleton
-      action: fetch:template
-      input:
-        url: ./skeleton
-        values:
-          name: \${{ parameters.name }}
-          owner: \${{ parameters.owner }}
-    - id: wait
-      name: Wait
-      if: \${{ parameters.wait > 0 }}
-      action: debug:wait
-      input: { seconds: '\${{ parameters.wait }}' }
-    - id: log
-      name: Log
-      action: debug:log
-      input: { message: 'Key is \${{ secrets.apiKey }} for \${{ parameters.name }}' }
-    - id: publish
-      name: Publish
-      action: publish:pave
-      input:
-        repoUrl: pave?owner=acme&repo=\${{ parameters.name }}
-        owner: \${{ parameters.owner }}
-    - id: register
-      name: Register
-      action: catalog:register
-      input:
-        repoContentsUrl: \${{ steps.publish.output.repoContentsUrl }}
-        catalogInfoPath: /catalog-info.yaml
-  output:
-    links:
-      - title: Repository
-        url: \${{ steps.publish.output.remoteUrl }}
-      - title: Open in catalog
-        entityRef: \${{ steps.register.output.entityRef }}
-`;
+const TEMPLATE = NODE_SERVICE_TEMPLATE;
 
-const SKELETON: Record<string, string> = {
-  'catalog-info.yaml': 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\nspec:\n  type: service\n  lifecycle: experimental\n  owner: ${{ values.owner }}\n',
-  'README.md': '# ${{ values.name }}\n\nOwned by ${{ values.owner }}.\n',
-  'src/index.ts': "export const name = '${{ values.name }}';\n",
-};
+const SKELETON = NODE_SERVICE_SKELETON;
 
 /** What the editor test writes in the page: one field, one skeleton file. */
 const EDITOR_TEMPLATE = `apiVersion: scaffolder.backstage.io/v1beta3
@@ -179,16 +120,7 @@ before(async () => {
   await eventually(async () => ((await pave.api('GET', '/api/catalog/entities/by-name/template/default/node-service')).status === 200 ? true : undefined), STEP_TIMEOUT, 'the template');
   await eventually(async () => ((await pave.api('GET', '/api/catalog/entities/by-name/group/default/team-a')).status === 200 ? true : undefined), STEP_TIMEOUT, 'the team');
 
-  browser = await launchPortalBrowser(ROOT);
-  context = await browser.newContext({ baseURL: pave.url, viewport: { width: 1440, height: 900 } });
-  const page = await newPage();
-  await page.goto('/');
-  await page.waitForURL('**/signin?returnTo=**');
-  await page.getByRole('textbox', { name: 'Username' }).fill('admin');
-  await page.getByLabel(/^Password/).fill(TEST_ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL((url) => url.pathname === '/');
-  await page.close();
+  ({ browser, context } = await adminPortal(ROOT, pave.url, TEST_ADMIN_PASSWORD));
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchPortalBrowser, requireChromium, untilPasses } from '../../src/testing/browser.ts';
+import { adminPortal, requireChromium, untilPasses } from '../../src/testing/browser.ts';
 import { startTestPave, TEST_ADMIN_PASSWORD, type TestPave } from '../../src/testing/pave.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -124,18 +124,7 @@ before(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'pave-e2e-files-'));
   // A fresh store of the backend under test (npm test runs every file on PGlite, then on PostgreSQL).
   pave = await startTestPave({ demo: true, waitForCatalog: true });
-  browser = await launchPortalBrowser(ROOT);
-  context = await browser.newContext({ baseURL: pave.url, viewport: { width: 1440, height: 900 } });
-
-  // Every page needs a session: sign in once as the admin; the context keeps the cookie.
-  const page = await newPage();
-  await page.goto('/');
-  await page.waitForURL('**/signin?returnTo=**');
-  await page.getByRole('textbox', { name: 'Username' }).fill('admin');
-  await page.getByLabel(/^Password/).fill(TEST_ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL((url) => url.pathname === '/');
-  await page.close();
+  ({ browser, context } = await adminPortal(ROOT, pave.url, TEST_ADMIN_PASSWORD));
 });
 
 after(async () => {

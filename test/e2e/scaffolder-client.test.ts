@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ScaffolderClient } from '@backstage/plugin-scaffolder-common';
 import { eventually, startTestPave, type TestPave } from '../../src/testing/pave.ts';
+import { NODE_SERVICE_SKELETON, NODE_SERVICE_TEMPLATE } from './fixtures/node-service.ts';
 
 const ORG = `apiVersion: backstage.io/v1alpha1
 kind: Group
@@ -18,68 +19,9 @@ metadata: { name: team-a }
 spec: { type: team, children: [] }
 `;
 
-const TEMPLATE = `apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata:
-  name: node-service
-  title: Node service
-  description: A small HTTP service
-spec:
-  owner: team-a
-  type: service
-  parameters:
-    - title: About the service
-      required: [name, owner]
-      properties:
-        name: { type: string, title: Name, pattern: '^[a-z0-9-]+$', ui:field: EntityNamePicker }
-        owner: { type: string, title: Owner, ui:field: OwnerPicker }
-    - title: Options
-      properties:
-        wait: { type: integer, title: Seconds to wait, default: 0 }
-        apiKey: { type: string, title: API key, ui:field: Secret }
-  steps:
-    - id: fetch
-      name: Fetch skeleton
-      action: fetch:template
-      input:
-        url: ./skeleton
-        values:
-          name: \${{ parameters.name }}
-          owner: \${{ parameters.owner }}
-    - id: wait
-      name: Wait
-      if: \${{ parameters.wait > 0 }}
-      action: debug:wait
-      input: { seconds: '\${{ parameters.wait }}' }
-    - id: log
-      name: Log
-      action: debug:log
-      input: { message: 'Key is \${{ secrets.apiKey }} for \${{ parameters.name }}' }
-    - id: publish
-      name: Publish
-      action: publish:pave
-      input:
-        repoUrl: pave?owner=acme&repo=\${{ parameters.name }}
-        owner: \${{ parameters.owner }}
-    - id: register
-      name: Register
-      action: catalog:register
-      input:
-        repoContentsUrl: \${{ steps.publish.output.repoContentsUrl }}
-        catalogInfoPath: /catalog-info.yaml
-  output:
-    links:
-      - title: Repository
-        url: \${{ steps.publish.output.remoteUrl }}
-      - title: Open in catalog
-        entityRef: \${{ steps.register.output.entityRef }}
-`;
+const TEMPLATE = NODE_SERVICE_TEMPLATE;
 
-const SKELETON: Record<string, string> = {
-  'catalog-info.yaml': 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\nspec:\n  type: service\n  lifecycle: experimental\n  owner: ${{ values.owner }}\n',
-  'README.md': '# ${{ values.name }}\n\nOwned by ${{ values.owner }}.\n',
-  'src/index.ts': "export const name = '${{ values.name }}';\n",
-};
+const SKELETON = NODE_SERVICE_SKELETON;
 
 let pave: TestPave;
 let work: string;
