@@ -1,5 +1,5 @@
 import type { Queryable } from '../core/store.ts';
-import { bumpGeneration } from '../search/index.ts';
+import { bumpGeneration, lockSearchWrites } from '../search/index.ts';
 
 export const DOCS_TYPE = 'techdocs';
 // A page's text beyond this adds little to finding it and much to the index.
@@ -11,6 +11,7 @@ const MAX_TEXT = 100_000;
  * lifecycle to filter by.
  */
 export async function collateDocs(q: Queryable, entityKey?: string): Promise<number> {
+  await lockSearchWrites(q);
   await q.query(`delete from search_documents where doc_type = '${DOCS_TYPE}' and ($1::text is null or entity_key = $1)`, [entityKey ?? null]);
   const [row] = await q.query<{ n: number }>(
     `with inserted as (
@@ -33,6 +34,7 @@ export async function collateDocs(q: Queryable, entityKey?: string): Promise<num
 }
 
 export async function removeDocsFromSearch(q: Queryable, entityKey: string): Promise<void> {
+  await lockSearchWrites(q);
   await q.query(`delete from search_documents where doc_type = '${DOCS_TYPE}' and entity_key = $1`, [entityKey]);
   await bumpGeneration(q, 'docs');
 }

@@ -3,7 +3,7 @@ import { CoalescedRunner } from '../core/coalesce.ts';
 import type { EventLog } from '../core/events.ts';
 import type { Queryable, Store } from '../core/store.ts';
 import { collateEntities } from './catalog-collator.ts';
-import { bumpGeneration } from './service.ts';
+import { bumpGeneration, lockSearchWrites } from './service.ts';
 
 const INDEXER = 'catalog';
 // Other replicas' changes arrive through the event log; this replica's are announced at once.
@@ -52,6 +52,10 @@ export class SearchIndexer {
   async reindex(): Promise<{ documents: number; ms: number }> {
     const t0 = performance.now();
     const documents = await this.store.tx(async (q) => {
+      // The indexer's state row first, then the write lock: the same order as catchUp takes them.
+      await q.query(`insert into search_state (indexer) values ($1) on conflict (indexer) do nothing`, [INDEXER]);
+      await q.query('select 1 from search_state where indexer = $1 for update', [INDEXER]);
+      await lockSearchWrites(q);
       // The cursor moves to the newest event first: changes committed meanwhile are read again.
       const [last] = await q.query<{ id: number | null }>('select max(id)::int8 as id from pave_events');
       let n = await collateEntities(q);
@@ -86,6 +90,7 @@ export class SearchIndexer {
       );
       const [last] = rows.length ? [rows[rows.length - 1]] : await q.query<{ id: number }>(`select coalesce(max(id), $1)::int8 as id from pave_events where id > $1`, [state.event_cursor]);
       if (rows.length) {
+        await lockSearchWrites(q);
         await collateEntities(q, [...new Set(rows.map((r) => r.subject.toLowerCase()))]);
         await bumpGeneration(q, INDEXER);
       }

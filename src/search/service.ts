@@ -3,6 +3,17 @@ import { normalizeTerm, search, type SearchAnswer, type SearchRequest } from './
 
 const CACHE_ENTRIES = 1000;
 
+const WRITE_LOCK = 7_007_004;
+
+/**
+ * Serializes writers of the index (the event-driven indexer, a reindex, docs builds): they upsert
+ * and delete overlapping rows in different orders, which would otherwise deadlock. Take it after
+ * any search_state row lock the transaction needs, never before.
+ */
+export async function lockSearchWrites(q: Queryable): Promise<void> {
+  await q.query('select pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+}
+
 /** Raises the index generation in the writer's transaction: cached answers older than it lapse. */
 export async function bumpGeneration(q: Queryable, indexer: string): Promise<void> {
   await q.query(

@@ -29,6 +29,8 @@ const TaskListPage = lazy(() => import('./pages/TaskPage.tsx').then((m) => ({ de
 const TemplateEditorPage = lazy(() => import('./pages/TemplateEditorPage.tsx'));
 const RepoPage = lazy(() => import('./pages/RepoPage.tsx'));
 const RepoListPage = lazy(() => import('./pages/RepoPage.tsx').then((m) => ({ default: m.RepoListPage })));
+const ChangeRequestsPage = lazy(() => import('./pages/ChangeRequestsPage.tsx'));
+const ChangeRequestPage = lazy(() => import('./pages/ChangeRequestPage.tsx'));
 
 interface NavItem {
   to: string;
@@ -213,6 +215,8 @@ function Shell() {
               <Route path="/create/edit" element={<TemplateEditorPage />} />
               <Route path="/repos" element={<RepoListPage />} />
               <Route path="/repos/:org/:name" element={<RepoPage />} />
+              <Route path="/repos/:org/:name/changes" element={<ChangeRequestsPage />} />
+              <Route path="/repos/:org/:name/changes/:number" element={<ChangeRequestPage />} />
               <Route path="/register" element={<RegisterPage />} />
               <Route path="/locations" element={<LocationsPage />} />
               <Route path="/settings/tokens" element={<TokensPage />} />

@@ -21,8 +21,9 @@ import {
 } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import { ApiError } from '../api.ts';
-import { getBlobText, getCommits, getRepo, getTree, repoPath, useRepos, type TreeEntry } from '../git.ts';
+import { changesPath, getBlobText, getCommits, getRepo, getTree, repoPath, useChanges, useRepos, type TreeEntry } from '../git.ts';
 import { humanizeRef, refPath } from '../refs.ts';
+import { useCan } from '../session.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
@@ -258,6 +259,8 @@ export default function RepoPage() {
     queryFn: ({ signal }) => getCommits(org, name, gitRef, COMMITS_SHOWN, signal),
     enabled: repo.data !== undefined && !empty,
   });
+  const openChanges = useChanges(org, name, 'open');
+  const canOpenChange = useCan('git.change.create').allowed;
 
   const hrefFor = (q: { path?: string; file?: string; ref?: string }) =>
     repoPath(org, name, { ref: q.ref ?? params.get('ref') ?? undefined, path: q.path || undefined, file: q.file });
@@ -345,6 +348,37 @@ export default function RepoPage() {
           </Group>
         </Group>
       </Paper>
+
+      <Group gap="sm">
+        <Button
+          component={Link}
+          to={changesPath(r.org, r.name)}
+          variant="default"
+          data-testid="repo-changes"
+          rightSection={
+            openChanges.data && (
+              <>
+                <Badge size="sm" variant="light" circle={openChanges.data.items.length < 10} data-testid="repo-changes-open">
+                  {openChanges.data.items.length}
+                </Badge>
+                <VisuallyHidden>open</VisuallyHidden>
+              </>
+            )
+          }
+        >
+          Change requests
+        </Button>
+        {canOpenChange && branches.length > 0 && (
+          <Button
+            component={Link}
+            to={`${changesPath(r.org, r.name)}?${new URLSearchParams({ new: '1', ...(branches.some((b) => b.name === gitRef) && gitRef !== r.defaultBranch ? { source: gitRef } : {}) })}`}
+            variant="light"
+            data-testid="repo-new-change"
+          >
+            New change request
+          </Button>
+        )}
+      </Group>
 
       {empty ? (
         <EmptyRepo cloneUrl={r.cloneUrl} defaultBranch={r.defaultBranch} />
