@@ -352,19 +352,16 @@ export function DocsReader({ entity: given, slug, pageHref, embedded = false }: 
     navigate(internalHref(url.href));
   };
 
-  // The page's diagrams are drawn in the browser.
-  const html = page.data?.html;
+  // The page's diagrams are drawn in the browser, after every render: the content may be mounted
+  // again (a tab shown, a refetch) with the same HTML, and its diagrams must be drawn again then.
   useEffect(() => {
-    const nodes = [...(contentRef.current?.querySelectorAll<HTMLElement>('pre.mermaid:not([data-processed])') ?? [])];
+    const nodes = [...(contentRef.current?.querySelectorAll<HTMLElement>('pre.mermaid:not([data-processed]):not([data-drawing])') ?? [])];
     if (nodes.length === 0) return;
-    let cancelled = false;
+    for (const node of nodes) node.setAttribute('data-drawing', '');
     loadMermaid()
-      .then((mermaid) => (cancelled ? undefined : mermaid.run({ nodes, suppressErrors: true })))
+      .then((mermaid) => mermaid.run({ nodes, suppressErrors: true }))
       .catch((e: unknown) => console.error('Could not draw the Mermaid diagrams', e));
-    return () => {
-      cancelled = true;
-    };
-  }, [html]);
+  });
 
   // A new page starts at its top, or at the heading its URL names.
   const shownPage = page.data ? `${page.data.slug}` : undefined;
