@@ -39,7 +39,7 @@ async function runSearchBenchAt(N: number): Promise<void> {
   const at = (i: number) => (i * 7919) % N;
   const queries: [string, (i: number) => string][] = [
     ['one word, exact name', (i) => `term=svc-${at(i)}`],
-    ['one word, common (10k hits)', (i) => `term=service&pageCursor=${Buffer.from(JSON.stringify({ page: i % 400 })).toString('base64url')}`],
+    ['one word, common (every component)', (i) => `term=service&pageCursor=${Buffer.from(JSON.stringify({ page: i % 400 })).toString('base64url')}`],
     ['multi-word', (i) => `term=service%20${at(i)}`],
     ['misspelt name', (i) => `term=scv-${at(i)}`],
     ['docs pages, two words', (i) => `term=${['retry', 'ledger', 'latency', 'rollback'][Math.floor(i / 100) % 4]}%20page%20${i % 100}&types[0]=techdocs`],
