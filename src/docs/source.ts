@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badInput } from '../core/errors.ts';
+import { git } from '../git/index.ts';
 
 export const TECHDOCS_REF = 'backstage.io/techdocs-ref';
 const LOCATION = 'backstage.io/managed-by-location';
@@ -91,11 +91,13 @@ export function describeSource(source: DocsSource): string {
 export async function checkout(source: DocsSource, opts: { timeoutMs: number; localRepo?: (url: string) => string | undefined }): Promise<Checkout> {
   if (source.type === 'dir') return { dir: source.dir, watch: source.dir, cleanup: async () => undefined };
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pave-docs-'));
+  // Never ask for credentials: a private repository fails with git's own message.
+  const gitOpts = { timeoutMs: opts.timeoutMs, env: { GIT_ASKPASS: 'true' } };
   const cleanup = () => fs.rm(work, { recursive: true, force: true });
   try {
     // A repository Pave hosts itself is cloned from its folder: no credentials, no HTTP round trip.
     const from = opts.localRepo?.(source.repo) ?? source.repo;
-    await git(['clone', '--depth', '1', '--quiet', ...(source.ref ? ['--branch', source.ref] : []), '--', from, path.join(work, 'repo')], opts.timeoutMs);
+    await git(work, ['clone', '--depth', '1', '--quiet', ...(source.ref ? ['--branch', source.ref] : []), '--', from, path.join(work, 'repo')], gitOpts);
   } catch (e) {
     await cleanup();
     throw badInput('DOCS_SOURCE_UNREADABLE', `Could not clone ${source.repo}${source.ref ? ` at ${source.ref}` : ''}: ${(e as Error).message}`, { repo: source.repo, ref: source.ref });
@@ -106,20 +108,8 @@ export async function checkout(source: DocsSource, opts: { timeoutMs: number; lo
     await cleanup();
     throw badInput('DOCS_REF_INVALID', `The docs path "${source.subpath}" leaves the repository`, { subpath: source.subpath });
   }
-  const ref = source.ref ?? (await git(['-C', root, 'rev-parse', '--abbrev-ref', 'HEAD'], opts.timeoutMs)).trim();
+  const ref = source.ref ?? (await git(root, ['rev-parse', '--abbrev-ref', 'HEAD'], gitOpts)).trim();
   const editBase =
     source.host === 'github' ? `${source.repo}/edit/${ref}/` : source.host === 'gitlab' ? `${source.repo}/-/edit/${ref}/` : undefined;
   return { dir, editBase: editBase && `${editBase}${source.subpath ? `${source.subpath}/` : ''}`, cleanup };
-}
-
-function git(args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      // Never ask for credentials on a terminal: a private repository fails with git's message.
-      { timeout: timeoutMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' }, maxBuffer: 1024 * 1024 },
-      (err, stdout, stderr) => (err ? reject(new Error((stderr || err.message).trim().split('\n').pop())) : resolve(stdout)),
-    );
-  });
 }

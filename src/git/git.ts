@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Git's plumbing without a terminal, a user configuration, or a pager. */
 export const GIT_ENV = {
@@ -23,20 +26,60 @@ export class GitCommandError extends Error {
   }
 }
 
-/** Runs git in `cwd` (a bare repository) and returns its output as a buffer. */
-export function gitBuffer(cwd: string, args: string[], timeoutMs = 30_000): Promise<Buffer> {
+export interface GitOptions {
+  /** 0: no limit. */
+  timeoutMs?: number;
+  /** Added to the environment (a commit's author, a push log). */
+  env?: Record<string, string>;
+}
+
+/** Runs git in `cwd` and returns its output as a buffer. */
+export function gitBuffer(cwd: string, args: string[], opts: GitOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) {
-        const text = stderr.toString('utf8').trim();
-        reject(new GitCommandError(`git ${args[0]} failed: ${text.split('\n').pop() || err.message}`, text, stdout.toString('utf8'), typeof err.code === 'number' ? err.code : undefined));
-      } else resolve(stdout);
-    });
+    execFile(
+      'git',
+      args,
+      { cwd, env: { ...process.env, ...GIT_ENV, ...opts.env }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 30_000 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const text = stderr.toString('utf8').trim();
+          reject(new GitCommandError(`git ${args[0]} failed: ${text.split('\n').pop() || err.message}`, text, stdout.toString('utf8'), typeof err.code === 'number' ? err.code : undefined));
+        } else resolve(stdout);
+      },
+    );
   });
 }
 
-export async function git(cwd: string, args: string[], timeoutMs?: number): Promise<string> {
-  return (await gitBuffer(cwd, args, timeoutMs)).toString('utf8');
+export async function git(cwd: string, args: string[], opts?: GitOptions): Promise<string> {
+  return (await gitBuffer(cwd, args, opts)).toString('utf8');
+}
+
+export interface RefUpdate {
+  ref: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * Where a push's post-receive hook writes the ref updates git accepted (PAVE_PUSH_LOG in the
+ * environment of the process that receives the push): the exact before/after of every ref.
+ */
+export async function createPushLog(): Promise<{ env: { PAVE_PUSH_LOG: string }; read(): Promise<RefUpdate[]> }> {
+  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
+  return {
+    env: { PAVE_PUSH_LOG: file },
+    async read() {
+      const text = await fs.readFile(file, 'utf8').catch(() => '');
+      await fs.rm(path.dirname(file), { recursive: true, force: true });
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [before, after, ref] = line.split(' ');
+          return { before: before ?? ZERO_SHA, after: after ?? ZERO_SHA, ref };
+        });
+    },
+  };
 }
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';

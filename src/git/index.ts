@@ -3,3 +3,4 @@ export { GitRepos, type Repo, type RefUpdate, type TreeEntry, type Commit } from
 export { gitProtocolRoutes, gitApiRoutes } from './routes.ts';
 export { gitRepoRules } from './permissions.ts';
 export { ChangeRequests, type ChangeRequest, type ChangeComment } from './change-requests.ts';
+export { git, gitBuffer, GitCommandError, type GitOptions } from './git.ts';

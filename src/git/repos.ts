@@ -4,7 +4,9 @@ import path from 'node:path';
 import { PaveError, badInput, conflict, notFound } from '../core/errors.ts';
 import type { EventLog } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
-import { git, gitBuffer, GitCommandError, ZERO_SHA } from './git.ts';
+import { createPushLog, git, gitBuffer, GitCommandError, ZERO_SHA, type RefUpdate } from './git.ts';
+
+export type { RefUpdate } from './git.ts';
 
 export interface Repo {
   org: string;
@@ -16,12 +18,6 @@ export interface Repo {
   createdBy?: string;
   createdAt: string;
   pushedAt?: string;
-}
-
-export interface RefUpdate {
-  ref: string;
-  before: string;
-  after: string;
 }
 
 export interface TreeEntry {
@@ -231,6 +227,16 @@ export class GitRepos {
     }
     const out = await git(dir, ['diff', '--name-only', '-z', base, update.after]);
     return out.split('\0').filter(Boolean);
+  }
+
+  /**
+   * Pushes a ref of a local clone (a task's workspace) straight into one of our repositories, and
+   * records it as any push over HTTP is recorded.
+   */
+  async pushFrom(work: string, org: string, name: string, refspec: string, pusher: string, opts: { force?: boolean; env?: Record<string, string> } = {}): Promise<void> {
+    const log = await createPushLog();
+    await git(work, ['push', '--quiet', ...(opts.force ? ['--force'] : []), this.dirOf(org, name), refspec], { timeoutMs: 0, env: { ...opts.env, ...log.env } });
+    await this.recordPush(org, name, await log.read(), pusher);
   }
 
   /** Records an accepted push: one `git.pushed` event per ref, with the files it changed. */

@@ -1,10 +1,6 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { GIT_ENV, ZERO_SHA } from './git.ts';
-import type { RefUpdate } from './repos.ts';
+import { createPushLog, GIT_ENV, type RefUpdate } from './git.ts';
 
 export interface GitHttpRequest {
   method: string;
@@ -32,7 +28,7 @@ export interface GitHttpResponse {
  * and push, protocol v0-v2, gzip bodies), so Pave speaks exactly what the git client expects.
  */
 export async function serveGitHttp(root: string, req: GitHttpRequest): Promise<GitHttpResponse> {
-  const pushLog = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
+  const pushLog = await createPushLog();
   const cgi = spawn('git', ['http-backend'], {
     env: {
       ...process.env,
@@ -47,7 +43,7 @@ export async function serveGitHttp(root: string, req: GitHttpRequest): Promise<G
       ...(req.gitProtocol ? { GIT_PROTOCOL: req.gitProtocol } : {}),
       REMOTE_USER: req.remoteUser,
       REMOTE_ADDR: req.remoteAddr,
-      PAVE_PUSH_LOG: pushLog,
+      ...pushLog.env,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -56,17 +52,7 @@ export async function serveGitHttp(root: string, req: GitHttpRequest): Promise<G
   let stderr = '';
   cgi.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => cgi.on('close', (code) => resolve(code)));
-  const pushed = exited.then(async () => {
-    const text = await fs.readFile(pushLog, 'utf8').catch(() => '');
-    await fs.rm(path.dirname(pushLog), { recursive: true, force: true });
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [before, after, ref] = line.split(' ');
-        return { before: before ?? ZERO_SHA, after: after ?? ZERO_SHA, ref };
-      });
-  });
+  const pushed = exited.then(() => pushLog.read());
 
   // The CGI answer is headers, a blank line, then the body: the headers become the response's.
   return new Promise<GitHttpResponse>((resolve, reject) => {

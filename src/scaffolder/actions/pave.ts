@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import yaml from 'yaml';
 import type { Catalog } from '../../catalog/index.ts';
 import { refOf } from '../../catalog/refs.ts';
 import { badInput, conflict, isPaveError } from '../../core/errors.ts';
-import { GitRepos, type ChangeRequests } from '../../git/index.ts';
+import { git, GitRepos, type ChangeRequests } from '../../git/index.ts';
 import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
 import { parseEntityRef } from '../filters.ts';
 
@@ -37,13 +35,8 @@ export function paveRepoOf(repoUrl: string): { org: string; name: string } {
   return { org: trim(org), name: trim(repo) };
 }
 
-function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', ...env } }, (err, stdout, stderr) =>
-      err ? reject(new Error(`git ${args[0]}: ${(stderr || err.message).trim().split('\n').pop()}`)) : resolve(stdout),
-    );
-  });
-}
+/** Commits and clones in a task's workspace run without a timeout: a skeleton may be large. */
+const run = (cwd: string, args: string[], env?: Record<string, string>) => git(cwd, args, { timeoutMs: 0, env });
 
 const PUBLISH_INPUT = {
   type: 'object',
@@ -119,35 +112,17 @@ export function publishPave(deps: PaveActionDeps, id = 'publish:pave'): Template
       await fs.cp(source, work, { recursive: true });
       await fs.rm(path.join(work, '.git'), { recursive: true, force: true });
       const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
-      await git(work, ['init', '--quiet', `--initial-branch=${branch}`]);
-      await git(work, ['add', '--all']);
-      await git(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.gitCommitMessage ?? 'initial commit'], author);
-      const commitHash = (await git(work, ['rev-parse', 'HEAD'])).trim();
-      await pushInto(deps, org, name, work, `HEAD:refs/heads/${branch}`, ctx.user.ref, true);
+      await run(work, ['init', '--quiet', `--initial-branch=${branch}`]);
+      await run(work, ['add', '--all']);
+      await run(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.gitCommitMessage ?? 'initial commit'], author);
+      const commitHash = (await run(work, ['rev-parse', 'HEAD'])).trim();
+      await deps.repos.pushFrom(work, org, name, `HEAD:refs/heads/${branch}`, ctx.user.ref ?? 'scaffolder', { force: true });
       ctx.log(`Pushed ${commitHash.slice(0, 12)} to ${remoteUrl} (${branch})`);
       ctx.output('remoteUrl', remoteUrl);
       ctx.output('repoContentsUrl', repoContentsUrl);
       ctx.output('commitHash', commitHash);
     },
   });
-}
-
-/** Pushes a local clone's ref into a bare repository of ours; its hook records the push, which becomes a git.pushed event. */
-async function pushInto(deps: PaveActionDeps, org: string, name: string, work: string, refspec: string, pusher: string | undefined, force: boolean): Promise<void> {
-  const pushLog = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
-  try {
-    await git(work, ['push', '--quiet', ...(force ? ['--force'] : []), deps.repos.dirOf(org, name), refspec], { PAVE_PUSH_LOG: pushLog });
-    const updates = (await fs.readFile(pushLog, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const [before, after, ref] = l.split(' ');
-        return { before, after, ref };
-      });
-    await deps.repos.recordPush(org, name, updates, pusher ?? 'scaffolder');
-  } finally {
-    await fs.rm(path.dirname(pushLog), { recursive: true, force: true });
-  }
 }
 
 const CHANGE_INPUT = {
@@ -218,8 +193,8 @@ export function publishChangeRequest(deps: PaveActionDeps, id: 'publish:github:p
         return;
       }
       const work = await ctx.createTemporaryDirectory();
-      await git(work, ['clone', '--quiet', '--branch', target, deps.repos.dirOf(org, name), '.']);
-      await git(work, ['checkout', '--quiet', '-B', ctx.input.branchName]);
+      await run(work, ['clone', '--quiet', '--branch', target, deps.repos.dirOf(org, name), '.']);
+      await run(work, ['checkout', '--quiet', '-B', ctx.input.branchName]);
       const source = path.resolve(ctx.workspacePath, ctx.input.sourcePath ?? '.');
       const into = path.resolve(work, ctx.input.targetPath ?? '.');
       for (const [p, root] of [[source, ctx.workspacePath], [into, work]] as const) {
@@ -228,9 +203,9 @@ export function publishChangeRequest(deps: PaveActionDeps, id: 'publish:github:p
       await fs.mkdir(into, { recursive: true });
       await fs.cp(source, into, { recursive: true, filter: (f) => !f.split(path.sep).includes('.git') });
       const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
-      await git(work, ['add', '--all']);
-      await git(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.commitMessage ?? ctx.input.title], author);
-      await pushInto(deps, org, name, work, `HEAD:refs/heads/${ctx.input.branchName}`, ctx.user.ref, true);
+      await run(work, ['add', '--all']);
+      await run(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.commitMessage ?? ctx.input.title], author);
+      await deps.repos.pushFrom(work, org, name, `HEAD:refs/heads/${ctx.input.branchName}`, ctx.user.ref ?? 'scaffolder', { force: true });
       const existing = (await deps.changes.list(org, name, 'open')).find((c) => c.sourceBranch === ctx.input.branchName && c.targetBranch === target);
       const change = existing ?? (await deps.changes.open(org, name, { title: ctx.input.title, description: ctx.input.description, sourceBranch: ctx.input.branchName, targetBranch: target, author: ctx.user.ref }));
       ctx.log(`${existing ? 'Updated' : 'Opened'} change request #${change.number} from ${ctx.input.branchName} into ${target}`);
