@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import yaml from 'yaml';
 import { EntityValidator } from '../catalog/index.ts';
-import { addTemplateCheck, BUILTIN_ACTION_IDS } from '../scaffolder/index.ts';
+import { addTemplateCheck, BUILTIN_ACTION_IDS, readDirectoryContents } from '../scaffolder/index.ts';
 import { validateFiles } from './catalog.ts';
 import { PaveClient } from './client.ts';
 
@@ -21,19 +21,6 @@ function readValues(file: string | undefined, sets: string[]): Record<string, un
     values[s.slice(0, eq)] = yaml.parse(s.slice(eq + 1));
   }
   return values;
-}
-
-/** Every file under a folder, as the dry-run API takes them (paths relative to the template). */
-function directoryContents(root: string): { path: string; base64Content: string; executable: boolean }[] {
-  const out = [];
-  for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = path.join(entry.parentPath, entry.name);
-    const rel = path.relative(root, full).split(path.sep).join('/');
-    if (rel.split('/').some((p) => p === '.git' || p === 'node_modules')) continue;
-    out.push({ path: rel, base64Content: fs.readFileSync(full).toString('base64'), executable: (fs.statSync(full).mode & 0o111) !== 0 });
-  }
-  return out;
 }
 
 function printEvent(e: TaskEvent): void {
@@ -97,7 +84,7 @@ export function templateCommands(program: Command): void {
       const result = await PaveClient.from(cmd).request<{ log: { body: TaskEvent['body'] }[]; directoryContents: { path: string; base64Content: string }[]; output: unknown }>('POST', '/api/scaffolder/v2/dry-run', {
         template: templateEntity,
         values: readValues(opts.values, opts.set),
-        directoryContents: directoryContents(path.dirname(path.resolve(file))),
+        directoryContents: await readDirectoryContents(path.dirname(path.resolve(file)), ['.git', 'node_modules']),
       });
       if (opts.json) return console.log(JSON.stringify(result, null, 2));
       for (const l of result.log) console.log(`${l.body.stepId ? `[${l.body.stepId}] ` : ''}${l.body.message}`);

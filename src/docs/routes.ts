@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/index.ts';
 import { predicateToSql, type Predicate } from '../catalog/predicates.ts';
+import { ownerJoin } from '../catalog/sql.ts';
 import { notFound } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
 import '../identity/access.ts';
@@ -37,7 +38,7 @@ export async function docsRoutes(app: FastifyInstance, deps: { store: Store; cat
         `select e.ref_key, e.kind, e.namespace, e.name, e.final->'metadata'->>'title' as title, e.final->'metadata'->>'description' as description,
            o.owner, s.site_name, s.status, s.built_at, s.error, (select count(*)::int from docs_pages p where p.entity_key = s.entity_key) as pages
          from docs_sites s join catalog_entities e on e.ref_key = s.entity_key
-         left join lateral (select r.target_ref as owner from catalog_relations r where r.source_key = e.ref_key and r.type = 'ownedBy' limit 1) o on true
+         ${ownerJoin('e', 'o')}
          where ${where}
          order by coalesce(s.site_name, e.name)`,
         params,

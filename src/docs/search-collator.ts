@@ -1,3 +1,4 @@
+import { ownerJoin } from '../catalog/sql.ts';
 import type { Queryable } from '../core/store.ts';
 import { bumpGeneration, lockSearchWrites } from '../search/index.ts';
 
@@ -23,7 +24,7 @@ export async function collateDocs(q: Queryable, entityKey?: string): Promise<num
          setweight(to_tsvector('english', p.title), 'B') || setweight(to_tsvector('english', left(p.text, ${MAX_TEXT})), 'D')
        from docs_pages p
        join catalog_entities e on e.ref_key = p.entity_key
-       left join lateral (select r.target_ref as owner from catalog_relations r where r.source_key = e.ref_key and r.type = 'ownedBy' limit 1) o on true
+       ${ownerJoin('e', 'o')}
        where $1::text is null or p.entity_key = $1
        returning 1)
      select count(*)::int as n from inserted`,

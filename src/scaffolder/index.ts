@@ -13,7 +13,7 @@ import { TaskWorker } from './worker.ts';
 export { scaffolderMigrations } from './migrations.ts';
 export { scaffolderRoutes } from './routes.ts';
 export { scaffolderTaskRules } from './permissions.ts';
-export { Scaffolder } from './service.ts';
+export { Scaffolder, readDirectoryContents, type DirectoryEntry } from './service.ts';
 export { TaskStore, type Task, type TaskSpec, type TaskEvent } from './tasks.ts';
 export type { TemplateAction, ActionContext } from './action.ts';
 

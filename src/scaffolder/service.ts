@@ -162,7 +162,7 @@ export class Scaffolder {
       }
       return {
         log,
-        directoryContents: await readTree(workspace),
+        directoryContents: await readDirectoryContents(workspace),
         output,
         steps: spec.steps.map((s) => ({ id: s.id, name: s.name, action: s.action, ...(s.input ? { input: s.input } : {}) })),
       };
@@ -172,13 +172,19 @@ export class Scaffolder {
   }
 }
 
-async function readTree(dir: string): Promise<DirectoryEntry[]> {
+/**
+ * The files under a folder as the dry-run API carries them (paths relative to it, sorted),
+ * leaving out folders named in `skip` (a checkout's .git, node_modules).
+ */
+export async function readDirectoryContents(dir: string, skip: string[] = []): Promise<DirectoryEntry[]> {
   const out: DirectoryEntry[] = [];
   for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(dir, full).split(path.sep).join('/');
+    if (rel.split('/').some((part) => skip.includes(part))) continue;
     const stat = await fs.stat(full);
-    out.push({ path: path.relative(dir, full).split(path.sep).join('/'), base64Content: (await fs.readFile(full)).toString('base64'), executable: (stat.mode & 0o111) !== 0 });
+    out.push({ path: rel, base64Content: (await fs.readFile(full)).toString('base64'), executable: (stat.mode & 0o111) !== 0 });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

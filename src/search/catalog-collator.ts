@@ -1,3 +1,4 @@
+import { ownerJoin } from '../catalog/sql.ts';
 import type { Queryable } from '../core/store.ts';
 
 export const CATALOG_TYPE = 'software-catalog';
@@ -30,7 +31,7 @@ export async function collateEntities(q: Queryable, refKeys?: string[]): Promise
               ${TEMPLATE_WORDS})), 'D'),
          now()
        from catalog_entities e
-       left join lateral (select r.target_ref as owner from catalog_relations r where r.source_key = e.ref_key and r.type = 'ownedBy' limit 1) o on true
+       ${ownerJoin('e', 'o')}
        where $1::text[] is null or e.ref_key = any($1::text[])
        on conflict (doc_type, doc_key) do update set name = excluded.name, title = excluded.title, text = excluded.text, location = excluded.location,
          entity_key = excluded.entity_key, kind = excluded.kind, owner = excluded.owner, namespace = excluded.namespace, lifecycle = excluded.lifecycle, tsv = excluded.tsv, updated_at = now()

@@ -27,8 +27,9 @@ import {
   type FilterSet,
   type QueryEntitiesResponse,
 } from '../api.ts';
-import { entityPathOf, humanizeRef, refPath, specString } from '../refs.ts';
+import { entityPathOf, specString } from '../refs.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
+import { RefLink } from '../components/RefLink.tsx';
 
 const PAGE_SIZE = 50;
 
@@ -105,12 +106,7 @@ function readSelection(params: URLSearchParams): Selection {
 function OwnerLink({ entity }: { entity: Entity }) {
   const owner = specString(entity, 'owner');
   if (!owner) return null;
-  const defaults = { kind: 'group', namespace: entity.metadata.namespace ?? 'default' };
-  return (
-    <Anchor component={Link} to={refPath(owner, defaults)} size="sm">
-      {humanizeRef(owner, defaults)}
-    </Anchor>
-  );
+  return <RefLink value={owner} defaultKind="group" namespace={entity.metadata.namespace ?? 'default'} />;
 }
 
 function SortHeader(props: {

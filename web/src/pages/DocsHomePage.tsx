@@ -3,8 +3,9 @@ import { Link } from 'react-router-dom';
 import { Anchor, Badge, Group, Loader, Paper, Stack, Table, Text, TextInput, Title, Tooltip, VisuallyHidden } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import { docsPath, problemPosition, useDocsSites, type DocsSiteSummary, type DocsStatus } from '../docs.ts';
-import { humanizeRef, refPath } from '../refs.ts';
+import { refPath } from '../refs.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
+import { RefLink } from '../components/RefLink.tsx';
 
 const STATUS_COLORS: Record<DocsStatus, string> = { ready: 'teal', building: 'blue', pending: 'gray', failed: 'red' };
 
@@ -52,9 +53,7 @@ function SiteRow({ site }: { site: DocsSiteSummary }) {
       </Table.Td>
       <Table.Td>
         {site.owner && (
-          <Anchor component={Link} to={refPath(site.owner, { kind: 'group' })} size="sm">
-            {humanizeRef(site.owner, { kind: 'group' })}
-          </Anchor>
+          <RefLink value={site.owner} defaultKind="group" />
         )}
       </Table.Td>
       <Table.Td>

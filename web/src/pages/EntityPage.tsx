@@ -27,11 +27,12 @@ import { stringify } from 'yaml';
 import { deleteEntity, getEntityByName, refreshEntity, type Entity, type EntityStatusItem } from '../api.ts';
 import { useCan } from '../session.ts';
 import { repoPath, useEntityRepository } from '../git.ts';
-import { entityPathOf, entityRefOf, humanizeRef, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
+import { entityPathOf, entityRefOf, normalizeRef, parseRef, refPath, specString } from '../refs.ts';
 import { relationLabel, RELATION_ORDER, uniqueTargets, useResolvedRefs } from '../relations.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
+import { RefLink } from '../components/RefLink.tsx';
 
 const EntityGraph = lazy(() => import('./EntityGraph.tsx'));
 const DocsReader = lazy(() => import('./DocsPage.tsx').then((m) => ({ default: m.DocsReader })));
@@ -92,14 +93,6 @@ function errorItems(entity: Entity): EntityStatusItem[] {
   return (entity.status?.items ?? []).filter((i) => i.level === 'error');
 }
 
-function RefLink({ value, defaultKind, namespace }: { value: string; defaultKind: string; namespace: string }) {
-  const defaults = { kind: defaultKind || undefined, namespace };
-  return (
-    <Anchor component={Link} to={refPath(value, defaults)} size="sm">
-      {humanizeRef(value, defaults)}
-    </Anchor>
-  );
-}
 
 function UrlOrText({ value }: { value: string }) {
   const url = value.replace(/^url:/, '');

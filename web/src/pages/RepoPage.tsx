@@ -22,11 +22,11 @@ import {
 import { useDocumentTitle } from '@mantine/hooks';
 import { ApiError } from '../api.ts';
 import { changesPath, getBlobText, getCommits, getRepo, getTree, repoPath, useChanges, useRepos, type TreeEntry } from '../git.ts';
-import { humanizeRef, refPath } from '../refs.ts';
 import { useCan } from '../session.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
+import { RefLink } from '../components/RefLink.tsx';
 
 const COMMITS_SHOWN = 20;
 const README = /^readme(\.(md|markdown|txt))?$/i;
@@ -316,17 +316,13 @@ export default function RepoPage() {
               {r.owner && (
                 <Text size="sm">
                   Owner:{' '}
-                  <Anchor component={Link} to={refPath(r.owner, { kind: 'group' })} size="sm">
-                    {humanizeRef(r.owner, { kind: 'group' })}
-                  </Anchor>
+                  <RefLink value={r.owner} defaultKind="group" />
                 </Text>
               )}
               {r.entityRef && (
                 <Text size="sm">
                   In the catalog:{' '}
-                  <Anchor component={Link} to={refPath(r.entityRef)} size="sm" data-testid="repo-entity">
-                    {humanizeRef(r.entityRef)}
-                  </Anchor>
+                  <RefLink value={r.entityRef} data-testid="repo-entity" />
                 </Text>
               )}
               {r.pushedAt && (
@@ -546,16 +542,12 @@ export function RepoListPage() {
                     </Table.Td>
                     <Table.Td>
                       {r.owner && (
-                        <Anchor component={Link} to={refPath(r.owner, { kind: 'group' })} size="sm">
-                          {humanizeRef(r.owner, { kind: 'group' })}
-                        </Anchor>
+                        <RefLink value={r.owner} defaultKind="group" />
                       )}
                     </Table.Td>
                     <Table.Td>
                       {r.entityRef && (
-                        <Anchor component={Link} to={refPath(r.entityRef)} size="sm">
-                          {humanizeRef(r.entityRef)}
-                        </Anchor>
+                        <RefLink value={r.entityRef} />
                       )}
                     </Table.Td>
                     <Table.Td>
