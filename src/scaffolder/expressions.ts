@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { badInput, PaveError } from '../core/errors.ts';
 import { TEMPLATE_FILTERS, UNSAFE_KEYS } from './filters.ts';
+import { guardedRuntime } from './sandbox.ts';
 
 /**
  * The `${{ … }}` expressions of Backstage `scaffolder.backstage.io/v1beta3` templates, evaluated as
@@ -58,17 +59,10 @@ interface SyntaxNode {
 
 type RootRender = (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: (err: unknown, res: unknown) => void) => void;
 
-interface NunjucksRuntime {
-  memberLookup(obj: unknown, key: unknown): unknown;
-  contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
-  callWrap(fn: unknown, name: string, context: unknown, args: unknown[]): unknown;
-}
-
-/** Nunjucks' parser, compiler and runtime: public in the package, untyped in @types/nunjucks. */
+/** Nunjucks' parser and compiler: public in the package, untyped in @types/nunjucks. */
 const internals = nunjucks as unknown as {
   parser: { parse(src: string, extensions: unknown[], opts: object): SyntaxNode };
   compiler: { compile(src: string, asyncFilters: string[], extensions: unknown[], name: string | undefined, opts: object): string };
-  runtime: NunjucksRuntime;
 };
 
 /**
@@ -107,58 +101,12 @@ function hasFilter(name: string): boolean {
   }
 }
 
-const FUNCTION_CONSTRUCTORS: ReadonlySet<unknown> = new Set([
-  Function,
-  Object.getPrototypeOf(async function () {}).constructor,
-  Object.getPrototypeOf(function* () {}).constructor,
-  Object.getPrototypeOf(async function* () {}).constructor,
-]);
-
-/** A key as JavaScript will use it: `x[["constructor"]]` looks up `constructor`. */
-function unsafeKey(key: unknown): string | undefined {
-  if (typeof key === 'symbol' || key === null || key === undefined) return undefined;
-  const text = typeof key === 'string' ? key : String(key);
-  return UNSAFE_KEYS.has(text) ? text : undefined;
-}
-
 function refusedAtRunTime(template: string, key: string): PaveError {
   return badInput(
     FORBIDDEN,
     `Template expression ${template} looked up "${key}" while rendering; templates may not use ${[...UNSAFE_KEYS].join(', ')}, which reach JavaScript internals`,
     { expression: template, key },
   );
-}
-
-/**
- * Nunjucks' runtime with every lookup checked. Compiled templates receive their runtime as an
- * argument, so this one replaces it for a single render without touching nunjucks for anyone else.
- */
-function guardedRuntime(template: string, refused: PaveError[]): NunjucksRuntime {
-  const base = internals.runtime;
-  const refuse = (key: string) => {
-    const error = refusedAtRunTime(template, key);
-    refused.push(error);
-    return error;
-  };
-  const guards: NunjucksRuntime = {
-    memberLookup(obj, key) {
-      const unsafe = unsafeKey(key);
-      if (unsafe !== undefined) throw refuse(unsafe);
-      if (obj !== null && obj !== undefined && FUNCTION_CONSTRUCTORS.has((obj as Record<string, unknown>)[key as string])) {
-        throw refuse(String(key));
-      }
-      return base.memberLookup(obj, key);
-    },
-    contextOrFrameLookup(context, frame, name) {
-      if (UNSAFE_KEYS.has(name)) throw refuse(name);
-      return base.contextOrFrameLookup(context, frame, name);
-    },
-    callWrap(fn, name, context, args) {
-      if (FUNCTION_CONSTRUCTORS.has(fn)) throw refuse(name);
-      return base.callWrap(fn, name, context, args);
-    },
-  };
-  return Object.assign(Object.create(base) as NunjucksRuntime, guards);
 }
 
 /**
@@ -170,7 +118,11 @@ function renderText(template: string, values: object, written: string): string {
   const compiled = new nunjucks.Template(template, env, undefined, true);
   const inner = compiled as unknown as { rootRenderFunc: RootRender };
   const root = inner.rootRenderFunc;
-  const runtime = guardedRuntime(written, refused);
+  const runtime = guardedRuntime((key) => {
+    const error = refusedAtRunTime(written, key);
+    refused.push(error);
+    return error;
+  });
   inner.rootRenderFunc = (e, context, frame, _runtime, cb) => root(e, context, frame, runtime, cb);
   let text: string;
   refusedInRender = refused;

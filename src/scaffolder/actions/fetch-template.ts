@@ -7,6 +7,7 @@ import yaml from 'yaml';
 import { badInput, PaveError } from '../../core/errors.ts';
 import { defineAction, type ActionContext } from '../action.ts';
 import { TEMPLATE_FILTERS, UNSAFE_KEYS } from '../filters.ts';
+import { guardedRuntime } from '../sandbox.ts';
 import { isBinaryFile, listTree, pathExists, resolveInside, resolveTemplateSource, writeTree } from './fetch-source.ts';
 
 /**
@@ -37,25 +38,12 @@ export interface SkeletonRendererOptions {
 /** Renders one text (a file's contents or a path); `where` names it in errors. */
 export type SkeletonRender = (template: string, where: string) => string;
 
-interface NunjucksRuntime {
-  memberLookup(obj: unknown, key: unknown, ...rest: unknown[]): unknown;
-  contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
-  callWrap(fn: unknown, name: string, context: unknown, args: unknown[]): unknown;
-}
-
 type RootRender = (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: (err: unknown, res: unknown) => void) => void;
 
-/** Nunjucks' runtime and Jinja compatibility switch: public in the package, untyped in @types/nunjucks. */
-const internals = nunjucks as unknown as { runtime: NunjucksRuntime; installJinjaCompat(): () => void };
+/** Nunjucks' Jinja compatibility switch: public in the package, untyped in @types/nunjucks. */
+const internals = nunjucks as unknown as { installJinjaCompat(): () => void };
 
 const FORBIDDEN = 'TEMPLATE_EXPRESSION_FORBIDDEN';
-
-const FUNCTION_CONSTRUCTORS: ReadonlySet<unknown> = new Set([
-  Function,
-  Object.getPrototypeOf(async function () {}).constructor,
-  Object.getPrototypeOf(function* () {}).constructor,
-  Object.getPrototypeOf(async function* () {}).constructor,
-]);
 
 /** The string methods of Python that Jinja templates call on strings, with Python's meaning. */
 const PYTHON_STRING_METHODS: Record<string, (s: string, ...args: any[]) => unknown> = {
@@ -88,12 +76,6 @@ function trimChars(s: string, chars: string, start: boolean, end: boolean): stri
   return s.slice(from, to);
 }
 
-function unsafeKey(key: unknown): string | undefined {
-  if (typeof key === 'symbol' || key === null || key === undefined) return undefined;
-  const text = String(key);
-  return UNSAFE_KEYS.has(text) ? text : undefined;
-}
-
 function refusal(where: string, key: string): PaveError {
   return badInput(
     FORBIDDEN,
@@ -102,38 +84,22 @@ function refusal(where: string, key: string): PaveError {
   );
 }
 
-/** Nunjucks' runtime with every lookup checked, for one render (compiled templates take their runtime as an argument). */
-function guardedRuntime(where: string, refused: PaveError[], pythonStrings: boolean): NunjucksRuntime {
-  const base = internals.runtime;
-  const refuse = (key: string) => {
-    const error = refusal(where, key);
-    refused.push(error);
-    return error;
-  };
-  const guards: NunjucksRuntime = {
-    memberLookup(obj, key, ...rest) {
-      // Four arguments is Jinja compatibility's slice `x[1:3]`.
-      if (rest.length < 2) {
-        const unsafe = unsafeKey(key);
-        if (unsafe !== undefined) throw refuse(unsafe);
-        if (obj !== null && obj !== undefined && FUNCTION_CONSTRUCTORS.has((obj as Record<string, unknown>)[key as string])) throw refuse(String(key));
-        if (pythonStrings && typeof obj === 'string' && typeof key === 'string' && Object.hasOwn(PYTHON_STRING_METHODS, key)) {
+/** The guarded runtime for one render, with Python's string methods on strings in Jinja mode. */
+function skeletonRuntime(where: string, refused: PaveError[], pythonStrings: boolean) {
+  return guardedRuntime(
+    (key) => {
+      const error = refusal(where, key);
+      refused.push(error);
+      return error;
+    },
+    pythonStrings
+      ? (obj, key) => {
+          if (typeof obj !== 'string' || typeof key !== 'string' || !Object.hasOwn(PYTHON_STRING_METHODS, key)) return undefined;
           const method = PYTHON_STRING_METHODS[key];
           return (...args: unknown[]) => method(obj, ...args);
         }
-      }
-      return base.memberLookup(obj, key, ...rest);
-    },
-    contextOrFrameLookup(context, frame, name) {
-      if (UNSAFE_KEYS.has(name)) throw refuse(name);
-      return base.contextOrFrameLookup(context, frame, name);
-    },
-    callWrap(fn, name, context, args) {
-      if (FUNCTION_CONSTRUCTORS.has(fn)) throw refuse(name);
-      return base.callWrap(fn, name, context, args);
-    },
-  };
-  return Object.assign(Object.create(base) as NunjucksRuntime, guards);
+      : undefined,
+  );
 }
 
 /** Backstage's filters run across a JSON boundary: they get copies of their arguments and return JSON. */
@@ -191,7 +157,7 @@ export function skeletonRenderer(values: Record<string, unknown>, options: Skele
       const compiled = new nunjucks.Template(template, env, where, true);
       const inner = compiled as unknown as { rootRenderFunc: RootRender };
       const root = inner.rootRenderFunc;
-      const runtime = guardedRuntime(where, refused, pythonStrings);
+      const runtime = skeletonRuntime(where, refused, pythonStrings);
       inner.rootRenderFunc = (e, c, frame, _runtime, cb) => root(e, c, frame, runtime, cb);
       const text = compiled.render(JSON.parse(json) as object);
       if (refused.length > 0) throw refused[0];
