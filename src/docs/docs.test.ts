@@ -7,12 +7,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { serveGitOverHttp } from '../testing/git-http.ts';
 import { eventually, startTestPave, type TestPave } from '../testing/pave.ts';
+import { orgYaml } from '../testing/org.ts';
 
 const execFileAsync = promisify(execFile);
 
 const entity = (name: string, ref: string) =>
   `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\n  annotations:\n    backstage.io/techdocs-ref: ${ref}\nspec: { type: service, lifecycle: production, owner: team-a }\n`;
-const TEAM = `apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: team-a }\nspec: { type: team, children: [] }\n`;
+const TEAM = orgYaml(['team-a']);
 
 const MKDOCS = `site_name: Payments
 nav:

@@ -5,22 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually, startTestPave, type TestPave } from '../testing/pave.ts';
+import { orgYaml } from '../testing/org.ts';
 
-const ORG = `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: team-a }
-spec: { type: team, children: [] }
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: team-b }
-spec: { type: team, children: [] }
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: { name: alice }
-spec: { memberOf: [team-a] }
-`;
+const ORG = orgYaml(['team-a', 'team-b'], { alice: ['team-a'] });
 
 let pave: TestPave;
 let work: string;

@@ -12,12 +12,9 @@ import { after, before, test } from 'node:test';
 import { ScaffolderClient } from '@backstage/plugin-scaffolder-common';
 import { eventually, startTestPave, type TestPave } from '../../src/testing/pave.ts';
 import { NODE_SERVICE_SKELETON, NODE_SERVICE_TEMPLATE } from './fixtures/node-service.ts';
+import { orgYaml } from '../../src/testing/org.ts';
 
-const ORG = `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: team-a }
-spec: { type: team, children: [] }
-`;
+const ORG = orgYaml(['team-a']);
 
 const TEMPLATE = NODE_SERVICE_TEMPLATE;
 
