@@ -49,6 +49,8 @@ export class DocsBuilder {
       events: EventLog;
       jobs: JobQueue;
       config: DocsConfig;
+      /** Where checkouts of url: sources are made (`data.workDir`). */
+      workDir: string;
       log: Logger;
       /** The folder of a repository Pave hosts, given its clone URL (undefined: not one of ours). */
       localRepo?: (url: string) => string | undefined;
@@ -164,7 +166,7 @@ export class DocsBuilder {
     );
     let co;
     try {
-      co = await checkout(source, { timeoutMs: this.deps.config.gitTimeoutMs, localRepo: this.deps.localRepo });
+      co = await checkout(source, { timeoutMs: this.deps.config.gitTimeoutMs, workDir: this.deps.workDir, localRepo: this.deps.localRepo });
     } catch (e) {
       return this.fail(entityKey, sourceText, problemOf(e));
     }

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badInput } from '../core/errors.ts';
 import { git } from '../git/index.ts';
+import { scratchDir } from '../core/scratch.ts';
 
 export const TECHDOCS_REF = 'backstage.io/techdocs-ref';
 const LOCATION = 'backstage.io/managed-by-location';
@@ -88,9 +88,9 @@ export function describeSource(source: DocsSource): string {
 }
 
 /** Makes the source readable as a local folder: a local one as it is, a repository by a shallow clone. */
-export async function checkout(source: DocsSource, opts: { timeoutMs: number; localRepo?: (url: string) => string | undefined }): Promise<Checkout> {
+export async function checkout(source: DocsSource, opts: { timeoutMs: number; workDir: string; localRepo?: (url: string) => string | undefined }): Promise<Checkout> {
   if (source.type === 'dir') return { dir: source.dir, watch: source.dir, cleanup: async () => undefined };
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pave-docs-'));
+  const work = await scratchDir(opts.workDir, 'docs-');
   // Never ask for credentials: a private repository fails with git's own message.
   const gitOpts = { timeoutMs: opts.timeoutMs, env: { GIT_ASKPASS: 'true' } };
   const cleanup = () => fs.rm(work, { recursive: true, force: true });

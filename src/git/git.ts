@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { scratchDir } from '../core/scratch.ts';
 
 /** Git's plumbing without a terminal, a user configuration, or a pager. */
 export const GIT_ENV = {
@@ -64,8 +64,8 @@ export interface RefUpdate {
  * Where a push's post-receive hook writes the ref updates git accepted (PAVE_PUSH_LOG in the
  * environment of the process that receives the push): the exact before/after of every ref.
  */
-export async function createPushLog(): Promise<{ env: { PAVE_PUSH_LOG: string }; read(): Promise<RefUpdate[]> }> {
-  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-push-')), 'refs');
+export async function createPushLog(workDir: string): Promise<{ env: { PAVE_PUSH_LOG: string }; read(): Promise<RefUpdate[]> }> {
+  const file = path.join(await scratchDir(workDir, 'push-'), 'refs');
   return {
     env: { PAVE_PUSH_LOG: file },
     async read() {

@@ -64,6 +64,8 @@ export class GitRepos {
     private readonly store: Store,
     private readonly events: EventLog,
     readonly root: string,
+    /** Where throwaway folders go (push logs); see `data.workDir`. */
+    readonly workDir: string,
   ) {}
 
   static checkName(org: string, name: string): void {
@@ -234,7 +236,7 @@ export class GitRepos {
    * records it as any push over HTTP is recorded.
    */
   async pushFrom(work: string, org: string, name: string, refspec: string, pusher: string, opts: { force?: boolean; env?: Record<string, string> } = {}): Promise<void> {
-    const log = await createPushLog();
+    const log = await createPushLog(this.workDir);
     await git(work, ['push', '--quiet', ...(opts.force ? ['--force'] : []), this.dirOf(org, name), refspec], { timeoutMs: 0, env: { ...opts.env, ...log.env } });
     await this.recordPush(org, name, await log.read(), pusher);
   }

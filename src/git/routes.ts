@@ -59,7 +59,7 @@ export async function gitProtocolRoutes(app: FastifyInstance, deps: { repos: Git
       remoteUser: req.principal.ref ?? 'anonymous',
       remoteAddr: req.ip,
       body: req.body as NodeJS.ReadableStream as any,
-    });
+    }, repos.workDir);
     if (service === 'git-receive-pack') {
       // Recorded once git has accepted the push (the post-receive hook ran), not before.
       void answer.pushed.then((updates) => repos.recordPush(org, name, updates, req.principal.ref ?? 'anonymous')).catch((e) => req.log.error({ err: e }, 'recording a push failed'));

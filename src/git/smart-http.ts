@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { createPushLog, GIT_ENV, type RefUpdate } from './git.ts';
@@ -27,8 +28,8 @@ export interface GitHttpResponse {
  * Answers one request of git's smart HTTP protocol with git's own `http-backend` (clone, fetch
  * and push, protocol v0-v2, gzip bodies), so Pave speaks exactly what the git client expects.
  */
-export async function serveGitHttp(root: string, req: GitHttpRequest): Promise<GitHttpResponse> {
-  const pushLog = await createPushLog();
+export async function serveGitHttp(root: string, req: GitHttpRequest, workDir = os.tmpdir()): Promise<GitHttpResponse> {
+  const pushLog = await createPushLog(workDir);
   const cgi = spawn('git', ['http-backend'], {
     env: {
       ...process.env,

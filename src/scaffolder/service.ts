@@ -1,9 +1,10 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/index.ts';
+import { inTurns } from '../core/in-turns.ts';
 import { badInput, conflict, isPaveError } from '../core/errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { TemplateAction } from './action.ts';
@@ -12,6 +13,7 @@ import { runSteps, StepError } from './steps.ts';
 import type { TaskEvent, TaskSpec, TaskStore } from './tasks.ts';
 import { checkTemplate, checkValues, secretFieldNames, type TemplateEntity } from './template.ts';
 import { paveRepoOf } from './actions/pave.ts';
+import { scratchDir } from '../core/scratch.ts';
 
 const PUBLISHERS = new Set(['publish:pave', 'publish:github', 'publish:gitlab']);
 
@@ -31,6 +33,8 @@ export class Scaffolder {
       tasks: TaskStore;
       actions: ReadonlyMap<string, TemplateAction>;
       log: Logger;
+      /** Where dry-runs are made (`data.workDir`). */
+      workDir: string;
       kick: () => void;
     },
   ) {}
@@ -129,18 +133,21 @@ export class Scaffolder {
     const filled = { ...(input.values ?? {}) };
     for (const name of secretFieldNames(template)) if (typeof input.secrets?.[name] === 'string') filled[name] = input.secrets[name];
     checkValues(template, filled);
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'pave-dry-run-'));
+    const root = await scratchDir(this.deps.workDir, 'dry-run-');
     try {
       const templateDir = path.join(root, 'template');
       const workspace = path.join(root, 'workspace');
       await fs.mkdir(templateDir);
       await fs.mkdir(workspace);
-      for (const f of input.directoryContents ?? []) {
+      const files = (input.directoryContents ?? []).map((f) => {
         const target = path.resolve(templateDir, f.path);
         if (!target.startsWith(templateDir + path.sep)) throw badInput('DRY_RUN_PATH_INVALID', `directoryContents path "${f.path}" leaves the template folder`, { path: f.path });
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, Buffer.from(f.base64Content, 'base64'), { mode: f.executable ? 0o755 : 0o644 });
-      }
+        return { target, f };
+      });
+      await inTurns(files, ({ target, f }) => {
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, Buffer.from(f.base64Content, 'base64'), { mode: f.executable ? 0o755 : 0o644 });
+      });
       const spec = this.specOf(template, 'template:default/dry-run', input.values ?? {}, user, pathToFileURL(templateDir + path.sep).href);
       const log: Pick<TaskEvent, 'body'>[] = [];
       let output: Record<string, unknown> = {};
@@ -177,14 +184,16 @@ export class Scaffolder {
  * leaving out folders named in `skip` (a checkout's .git, node_modules).
  */
 export async function readDirectoryContents(dir: string, skip: string[] = []): Promise<DirectoryEntry[]> {
+  const files = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const full = path.join(entry.parentPath, entry.name);
+      return { full, rel: path.relative(dir, full).split(path.sep).join('/') };
+    })
+    .filter(({ rel }) => !rel.split('/').some((part) => skip.includes(part)));
   const out: DirectoryEntry[] = [];
-  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = path.join(entry.parentPath, entry.name);
-    const rel = path.relative(dir, full).split(path.sep).join('/');
-    if (rel.split('/').some((part) => skip.includes(part))) continue;
-    const stat = await fs.stat(full);
-    out.push({ path: rel, base64Content: (await fs.readFile(full)).toString('base64'), executable: (stat.mode & 0o111) !== 0 });
-  }
+  await inTurns(files, ({ full, rel }) => {
+    out.push({ path: rel, base64Content: readFileSync(full).toString('base64'), executable: (statSync(full).mode & 0o111) !== 0 });
+  });
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

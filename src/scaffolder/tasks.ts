@@ -26,6 +26,13 @@ export interface Task {
   lastHeartbeatAt?: string;
 }
 
+/** A task claimed for a run, with its secrets, and whether an earlier run of it was cut off. */
+export interface ClaimedTask {
+  task: Task;
+  resumed: boolean;
+  secrets: Record<string, string>;
+}
+
 export interface TaskEvent {
   id: number;
   taskId: string;
@@ -84,11 +91,6 @@ export class TaskStore {
     return { tasks: rows.map(toTask), totalTasks: n };
   }
 
-  async secretsOf(id: string): Promise<Record<string, string>> {
-    const [row] = await this.store.query<{ secrets: Record<string, string> | null }>('select secrets from scaffolder_tasks where id = $1', [id]);
-    return row?.secrets ?? {};
-  }
-
   async state(id: string): Promise<Record<string, any>> {
     const [row] = await this.store.query<{ state: Record<string, any> }>('select state from scaffolder_tasks where id = $1', [id]);
     return row?.state ?? {};
@@ -98,18 +100,21 @@ export class TaskStore {
     await this.store.query(`update scaffolder_tasks set state = jsonb_set(state, array[$2::text], $3::jsonb) where id = $1`, [id, key, JSON.stringify(value)]);
   }
 
-  /** Claims open tasks for this worker (several replicas share the work), or ones whose worker stopped beating. */
-  async claim(limit: number, staleSeconds: number): Promise<{ id: string; resumed: boolean }[]> {
-    const rows = await this.store.query<{ id: string; resumed: boolean }>(
+  /**
+   * Claims open tasks for this worker (several replicas share the work), or ones whose worker
+   * stopped beating; each comes with what running it needs.
+   */
+  async claim(limit: number, staleSeconds: number): Promise<ClaimedTask[]> {
+    const rows = await this.store.query<any>(
       `update scaffolder_tasks t set status = 'processing', last_heartbeat_at = now(), attempts = t.attempts + 1
        where t.id in (
          select id from scaffolder_tasks
          where status = 'open' or (status = 'processing' and last_heartbeat_at < now() - make_interval(secs => $2::int))
          order by created_at for update skip locked limit $1)
-       returning t.id, (t.attempts > 1) as resumed`,
+       returning t.*, (t.attempts > 1) as resumed`,
       [limit, staleSeconds],
     );
-    return rows;
+    return rows.map((r) => ({ task: toTask(r), resumed: r.resumed, secrets: r.secrets ?? {} }));
   }
 
   async heartbeat(id: string): Promise<TaskStatus> {
@@ -120,9 +125,17 @@ export class TaskStore {
     return row?.status ?? 'cancelled';
   }
 
-  /** Ends a processing task; a task cancelled meanwhile stays cancelled. Secrets go with the run. */
-  async finish(id: string, status: 'completed' | 'failed', output?: unknown): Promise<boolean> {
-    const rows = await this.store.query(`update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and status = 'processing' returning id`, [id, status, JSON.stringify(output ?? null)]);
+  /**
+   * Ends a processing task and records its completion event, in one statement; a task cancelled
+   * meanwhile stays cancelled (and gets no completion). Secrets go with the run.
+   */
+  async finish(id: string, status: 'completed' | 'failed', completion: TaskEvent['body'], output?: unknown): Promise<boolean> {
+    const rows = await this.store.query(
+      `with done as (update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and status = 'processing' returning id)
+       insert into scaffolder_task_events (task_id, event_type, body) select id, 'completion', $4::jsonb from done returning id`,
+      [id, status, JSON.stringify(output ?? null), JSON.stringify(completion)],
+    );
+    if (rows.length > 0) this.local.emit(id);
     return rows.length > 0;
   }
 
@@ -157,6 +170,51 @@ export class TaskStore {
 
   private async appendIn(q: Queryable, taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
     await q.query('insert into scaffolder_task_events (task_id, event_type, body) values ($1, $2, $3::jsonb)', [taskId, type, JSON.stringify(body)]);
+  }
+
+  /**
+   * The event stream of a running task, written in batches: what a run emits in one turn of the
+   * event loop goes in one insert, in order, while the run goes on. A step's start, its log lines
+   * and its end would otherwise cost a round trip each (and wake every reader each time).
+   * `flush` waits for everything emitted so far, and throws if a write failed.
+   */
+  eventWriter(taskId: string): { emit(type: TaskEventType, body: TaskEvent['body']): void; flush(): Promise<void> } {
+    let batch: { type: TaskEventType; body: string }[] = [];
+    let written: Promise<void> = Promise.resolve();
+    let failure: unknown;
+    let scheduled = false;
+    const write = () => {
+      scheduled = false;
+      if (batch.length === 0) return;
+      const rows = batch;
+      batch = [];
+      written = written.then(async () => {
+        try {
+          await this.store.query(
+            `insert into scaffolder_task_events (task_id, event_type, body)
+             select $1, e.type, e.body::jsonb from unnest($2::text[], $3::text[]) with ordinality as e(type, body, n) order by e.n`,
+            [taskId, rows.map((r) => r.type), rows.map((r) => r.body)],
+          );
+          this.local.emit(taskId);
+        } catch (e) {
+          failure ??= e;
+        }
+      });
+    };
+    return {
+      emit: (type, body) => {
+        batch.push({ type, body: JSON.stringify(body) });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(write);
+        }
+      },
+      flush: async () => {
+        write();
+        await written;
+        if (failure) throw failure;
+      },
+    };
   }
 
   async events(taskId: string, after?: number): Promise<TaskEvent[]> {

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
 import type { TemplateAction } from './action.ts';
 import { runSteps, StepError } from './steps.ts';
-import type { TaskStore } from './tasks.ts';
+import type { ClaimedTask, TaskStore } from './tasks.ts';
+import { scratchDir } from '../core/scratch.ts';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -15,6 +15,8 @@ export interface WorkerOptions {
   pollMs: number;
   /** The embedded store belongs to this one process: a task found processing at start was ours, and its run is gone. */
   reclaimAtStart: boolean;
+  /** Where task workspaces are made (`data.workDir`). */
+  workDir: string;
 }
 
 /**
@@ -76,7 +78,7 @@ export class TaskWorker {
         const stale = this.firstClaim && this.opts.reclaimAtStart ? -1 : this.opts.staleSeconds;
         this.firstClaim = false;
         const claimed = await this.tasks.claim(free, stale);
-        for (const c of claimed) this.launch(c.id, c.resumed);
+        for (const c of claimed) this.launch(c);
         if (claimed.length === free) this.again = true;
       } while (this.again && !this.stopped);
     } catch (e) {
@@ -84,9 +86,10 @@ export class TaskWorker {
     }
   }
 
-  private launch(id: string, resumed: boolean): void {
+  private launch(claimed: ClaimedTask): void {
+    const id = claimed.task.id;
     const abort = new AbortController();
-    const done = this.run(id, resumed, abort)
+    const done = this.run(claimed, abort)
       .catch((e) => this.log.error({ err: errorMessage(e), task: id }, 'scaffolder: task crashed'))
       .finally(() => {
         this.running.delete(id);
@@ -95,16 +98,18 @@ export class TaskWorker {
     this.running.set(id, { abort, done });
   }
 
-  private async run(id: string, resumed: boolean, abort: AbortController): Promise<void> {
-    const task = await this.tasks.get(id);
+  private async run({ task, resumed, secrets }: ClaimedTask, abort: AbortController): Promise<void> {
+    const id = task.id;
     const log = this.log.child({ task: id });
+    const events = this.tasks.eventWriter(id);
     if (resumed) {
       if (task.spec.EXPERIMENTAL_recovery?.EXPERIMENTAL_strategy !== 'startOver') {
-        await this.tasks.append(id, 'recovered', { message: 'Pave stopped while this task ran; it was not resumed (its template does not ask to start over). Retry it to run it again.' });
+        events.emit('recovered', { message: 'Pave stopped while this task ran; it was not resumed (its template does not ask to start over). Retry it to run it again.' });
+        await events.flush();
         await this.fail(id, 'The run was interrupted by a restart of Pave');
         return;
       }
-      await this.tasks.append(id, 'recovered', { message: 'Pave stopped while this task ran; starting over in a fresh workspace' });
+      events.emit('recovered', { message: 'Pave stopped while this task ran; starting over in a fresh workspace' });
     }
     const heartbeat = setInterval(() => {
       void this.tasks
@@ -115,9 +120,8 @@ export class TaskWorker {
         .catch(() => undefined);
     }, this.opts.heartbeatMs);
     heartbeat.unref();
-    const workspace = await fs.mkdtemp(path.join(os.tmpdir(), `pave-task-${id.slice(0, 8)}-`));
+    const workspace = await scratchDir(this.opts.workDir, `task-${id.slice(0, 8)}-`);
     try {
-      const secrets = await this.tasks.secretsOf(id);
       const output = await runSteps({
         taskId: id,
         spec: task.spec,
@@ -127,7 +131,7 @@ export class TaskWorker {
         dryRun: false,
         signal: abort.signal,
         logger: log,
-        emit: (type, body) => this.tasks.append(id, type, body),
+        emit: async (type, body) => events.emit(type, body),
         checkpoints: {
           get: async (key) => {
             const state = await this.tasks.state(id);
@@ -136,13 +140,14 @@ export class TaskWorker {
           set: (key, value) => this.tasks.setState(id, key, value),
         },
       });
-      if (await this.tasks.finish(id, 'completed', output)) {
-        await this.tasks.append(id, 'completion', { message: 'Run completed with status: completed', output, status: 'completed' });
-      }
+      await events.flush();
+      await this.tasks.finish(id, 'completed', { message: 'Run completed with status: completed', output, status: 'completed' }, output);
     } catch (e) {
       const stepId = e instanceof StepError ? e.stepId : undefined;
       const message = errorMessage(e);
-      if (stepId) await this.tasks.append(id, 'log', { message: `Step ${stepId} failed: ${message}`, stepId, status: abort.signal.aborted ? 'cancelled' : 'failed' });
+      if (stepId) events.emit('log', { message: `Step ${stepId} failed: ${message}`, stepId, status: abort.signal.aborted ? 'cancelled' : 'failed' });
+      // The run's own events are written before its end, whatever happened to them.
+      await events.flush().catch((err) => log.error({ err: errorMessage(err) }, 'scaffolder: writing the run\'s log failed'));
       if (!abort.signal.aborted) await this.fail(id, message, stepId);
     } finally {
       clearInterval(heartbeat);
@@ -151,8 +156,6 @@ export class TaskWorker {
   }
 
   private async fail(id: string, message: string, stepId?: string): Promise<void> {
-    if (await this.tasks.finish(id, 'failed')) {
-      await this.tasks.append(id, 'completion', { message: `Run completed with status: failed`, error: { name: 'Error', message }, stepId, status: 'failed' });
-    }
+    await this.tasks.finish(id, 'failed', { message: `Run completed with status: failed`, error: { name: 'Error', message }, stepId, status: 'failed' });
   }
 }

@@ -1,9 +1,10 @@
-import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmodSync, constants as fsConstants, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstat, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fg from 'fast-glob';
 import { badInput } from '../../core/errors.ts';
+import { inTurns } from '../../core/in-turns.ts';
 
 /**
  * Where the workspace actions read and write: the `url` of a fetch step resolved to a local file or
@@ -19,12 +20,12 @@ export function isWithin(base: string, child: string): boolean {
 }
 
 /** The real path of `p`, or of its nearest existing ancestor with the rest appended (`p` need not exist). */
-async function realpathOfNearest(p: string): Promise<string> {
+function realpathOfNearest(p: string): string {
   const rest: string[] = [];
   let current = p;
   for (;;) {
     try {
-      return path.join(await realpath(current), ...rest.reverse());
+      return path.join(realpathSync.native(current), ...rest.reverse());
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
@@ -44,8 +45,7 @@ async function realpathOfNearest(p: string): Promise<string> {
 export async function resolveInside(base: string, child: string, field: string, baseName = 'the workspace'): Promise<string> {
   const resolved = path.resolve(base, child);
   if (isWithin(base, resolved)) {
-    const [realBase, realTarget] = await Promise.all([realpathOfNearest(base), realpathOfNearest(resolved)]);
-    if (isWithin(realBase, realTarget)) return resolved;
+    if (isWithin(realpathOfNearest(base), realpathOfNearest(resolved))) return resolved;
   }
   throw badInput(
     'WORKSPACE_PATH_OUTSIDE',
@@ -181,28 +181,36 @@ export interface WriteTreeResult {
 }
 
 /** A link that points outside the workspace would let a later step read or write there. */
-async function copyLink(source: string, destination: string, workspacePath: string, entry: string): Promise<void> {
-  const target = await readlink(source);
+function copyLink(source: string, destination: string, workspacePath: string, entry: string): void {
+  const target = readlinkSync(source);
   const resolved = path.resolve(path.dirname(destination), target);
-  if (!isWithin(await realpathOfNearest(workspacePath), await realpathOfNearest(resolved))) {
+  if (!isWithin(realpathOfNearest(workspacePath), realpathOfNearest(resolved))) {
     throw badInput(
       'WORKSPACE_PATH_OUTSIDE',
       `${entry} is a symbolic link to "${target}", which points outside the workspace; links in a skeleton must point inside what it creates`,
       { entry, target },
     );
   }
-  await rm(destination, { force: true });
-  await symlink(target, destination);
+  rmSync(destination, { force: true });
+  symlinkSync(target, destination);
 }
+
+/** The file-creation mask, read once: a file created with `mode` gets `mode & ~umask`. */
+const UMASK = process.umask();
 
 /**
  * Writes a folder tree into the workspace: folders created, symbolic links copied as links,
  * binary files and files not rendered copied byte for byte, text files rendered, and every file
  * keeping its permission bits.
+ *
+ * Every entry is planned (and its path rendered) before anything is written, so a path that
+ * cannot be rendered leaves the workspace untouched; when two entries render to the same path, the
+ * first is kept (the last with `replace`). Each folder a file goes into is checked once, before it
+ * is created, to resolve inside the output folder, links included.
  */
 export async function writeTree(options: WriteTreeOptions): Promise<WriteTreeResult> {
   const { sourceDir, outputDir, workspacePath, replace } = options;
-  let written = 0;
+  const planned = new Map<string, { entry: string; plan: EntryPlan; destination: string }>();
   let skipped = 0;
   for (const entry of options.entries) {
     const plan = options.plan(entry);
@@ -210,29 +218,61 @@ export async function writeTree(options: WriteTreeOptions): Promise<WriteTreeRes
       skipped += 1;
       continue;
     }
-    const destination = await resolveInside(outputDir, plan.target, `The path "${entry}" (rendered as "${plan.target}")`, 'the target folder');
-    if (!replace && (await pathExists(destination))) {
+    const destination = path.resolve(outputDir, plan.target);
+    if (!isWithin(outputDir, destination)) throw outsideTarget(entry, plan.target, outputDir);
+    if (planned.has(destination)) {
       skipped += 1;
-      continue;
+      if (!replace) continue;
+      planned.delete(destination);
     }
-    if (entry.endsWith('/')) {
-      await mkdir(destination, { recursive: true });
-      continue;
+    planned.set(destination, { entry, plan, destination });
+  }
+
+  const realOutput = realpathOfNearest(outputDir);
+  const made = new Set<string>();
+  const folder = (dir: string) => {
+    if (made.has(dir)) return;
+    if (!isWithin(realOutput, realpathOfNearest(dir))) throw outsideTarget(path.relative(outputDir, dir), path.relative(outputDir, dir), outputDir);
+    mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  };
+
+  let written = 0;
+  // Small files: synchronous calls, a batch per turn of the event loop (see inTurns).
+  await inTurns(planned.values(), ({ entry, plan, destination }) => {
+    // A folder is made (or found) whatever `replace` says; only files count as written or skipped.
+    if (entry.endsWith('/')) return folder(destination);
+    folder(path.dirname(destination));
+    const existing = lstatSync(destination, { throwIfNoEntry: false });
+    if (existing && !replace) {
+      skipped += 1;
+      return;
     }
     const source = path.join(sourceDir, entry);
-    const stats = await lstat(source);
-    await mkdir(path.dirname(destination), { recursive: true });
+    const stats = lstatSync(source);
     if (stats.isSymbolicLink()) {
-      await copyLink(source, destination, workspacePath, entry);
+      copyLink(source, destination, workspacePath, entry);
     } else {
-      const rendered = plan.render && options.render && !(await isBinaryFile(source)) ? options.render(await readFile(source, 'utf8'), entry) : undefined;
       // A file already there (read-only, or a link) is replaced, not written through.
-      await rm(destination, { force: true });
-      if (rendered === undefined) await copyFile(source, destination);
-      else await writeFile(destination, rendered);
-      await chmod(destination, stats.mode & 0o7777);
+      if (existing) rmSync(destination, { force: true });
+      const contents = plan.render && options.render ? readFileSync(source) : undefined;
+      if (contents === undefined || contents.subarray(0, 8192).includes(0)) {
+        copyFileSync(source, destination);
+      } else {
+        const mode = stats.mode & 0o7777;
+        writeFileSync(destination, options.render!(contents.toString('utf8'), entry), { mode });
+        if ((mode & ~UMASK) !== mode) chmodSync(destination, mode);
+      }
     }
     written += 1;
-  }
+  });
   return { written, skipped };
+}
+
+function outsideTarget(entry: string, target: string, outputDir: string) {
+  return badInput(
+    'WORKSPACE_PATH_OUTSIDE',
+    `The path "${entry}" (rendered as "${target}") leads outside the target folder (${outputDir}); it must be a relative path that stays inside it, without ".." above its root or links that point out`,
+    { field: `The path "${entry}" (rendered as "${target}")`, value: target, base: outputDir },
+  );
 }
