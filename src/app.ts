@@ -8,7 +8,7 @@ import { AuditLog, auditMigrations, auditRoutes, scheduleAuditRetention } from '
 import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './search/index.ts';
 import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
 import { ChangeRequests, GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
-import { createScaffolder, scaffolderMigrations, scaffolderRoutes, scaffolderTaskRules } from './scaffolder/index.ts';
+import { createScaffolder, scaffolderMigrations, scaffolderRoutes, scaffolderTaskRules, type Scaffolder } from './scaffolder/index.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -67,6 +67,7 @@ export interface PaveInstance {
   search: SearchIndexer;
   docs: DocsBuilder;
   git: GitRepos;
+  scaffolder: Scaffolder;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -103,6 +104,9 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   });
   const store = await openStore({ databaseUrl: config.database.url, dataDir: config.data.dir, poolSize: config.database.poolSize });
   phase('store');
+  // The embedded store belongs to this one process: what its work folder holds was left by a
+  // previous run of it (a killed process leaves its workspaces behind).
+  if (store.backend === 'pglite') await fs.promises.rm(config.data.workDir, { recursive: true, force: true });
   let ready = false;
   let stopping = false;
   try {
@@ -124,12 +128,12 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   const indexer = new SearchIndexer(store, events, log.child({ component: 'search' }));
   indexer.addCollator((q) => collateDocs(q));
   // Hosted repositories live beside the embedded database (scale-out: a shared volume).
-  const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'));
+  const repos = new GitRepos(store, events, path.resolve(config.data.dir, 'git'), config.data.workDir);
   const changes = new ChangeRequests(store, events, repos);
   repos.onPushed = (org, name, updates) => changes.onPush(org, name, updates);
-  const docs = new DocsBuilder({ store, events, jobs, config: config.docs, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
+  const docs = new DocsBuilder({ store, events, jobs, config: config.docs, workDir: config.data.workDir, log: log.child({ component: 'docs' }), localRepo: (u) => (isOwnUrl(u) ? repos.localDirOf(u) : undefined) });
   catalog.readOwnUrl = async (u) => (isOwnUrl(u) ? repos.fileAtUrl(u) : undefined);
-  const scaffolding = createScaffolder({ store, catalog, repos, changes, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder });
+  const scaffolding = createScaffolder({ store, catalog, repos, changes, workDir: config.data.workDir, log: log.child({ component: 'scaffolder' }), baseUrl: () => url, config: config.scaffolder, integrations: config.integrations });
   // This server's own address, known once it listens: only its repositories are read from disk.
   const isOwnUrl = (u: string) => {
     try {
@@ -258,7 +262,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       await store.close();
       log.info('Pave stopped');
     })());
-  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, docs, git: repos, log, stop };
+  return { url, port, config, store, jobs, events, catalog, identity, audit, search: indexer, docs, git: repos, scaffolder: scaffolding.scaffolder, log, stop };
 }
 
 async function waitForLocations(store: Store, timeoutMs = 60_000): Promise<void> {

@@ -35,7 +35,12 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { dir: { type: 'string', minLength: 1, default: './.pave/data' } },
+      properties: {
+        dir: { type: 'string', minLength: 1, default: './.pave/data' },
+        // Throwaway folders (template runs, dry-runs, pushes, docs checkouts); <dir>/work when
+        // left out, on the same disk as the repositories rather than a system temp folder.
+        workDir: { type: 'string', minLength: 1 },
+      },
     },
     database: {
       type: 'object',
@@ -181,6 +186,51 @@ export const configSchema = {
       },
     },
 
+    // The SCM services publish:github and publish:gitlab call when scaffolder.publishTo is native,
+    // shaped as Backstage's integrations: block so its app-config entries carry over. github.com
+    // and gitlab.com are known without an entry (as in Backstage); an entry adds their token.
+    integrations: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        github: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['host'],
+            properties: {
+              host: { type: 'string', minLength: 1 },
+              token: { type: 'string', minLength: 1 },
+              apiBaseUrl: { type: 'string', pattern: '^https?://' },
+            },
+            // Only github.com has a known API address (https://api.github.com); GitHub Enterprise
+            // serves its API at https://<host>/api/v3, which must be written down.
+            if: { properties: { host: { const: 'github.com' } } },
+            else: { required: ['apiBaseUrl'] },
+          },
+        },
+        gitlab: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['host'],
+            properties: {
+              host: { type: 'string', minLength: 1 },
+              token: { type: 'string', minLength: 1 },
+              // Default https://<host>; the API is at <baseUrl>/api/v4 unless apiBaseUrl says otherwise.
+              baseUrl: { type: 'string', pattern: '^https?://' },
+              apiBaseUrl: { type: 'string', pattern: '^https?://' },
+            },
+          },
+        },
+      },
+    },
+
     docs: {
       type: 'object',
       additionalProperties: false,
@@ -276,6 +326,25 @@ export interface CustomKind {
 
 export type Role = 'admin' | 'member' | 'viewer';
 
+/** An SCM service publish:github and publish:gitlab call with scaffolder.publishTo native. */
+export interface GithubIntegrationConfig {
+  host: string;
+  token?: string;
+  apiBaseUrl?: string;
+}
+
+export interface GitlabIntegrationConfig {
+  host: string;
+  token?: string;
+  baseUrl?: string;
+  apiBaseUrl?: string;
+}
+
+export interface IntegrationsConfig {
+  github: GithubIntegrationConfig[];
+  gitlab: GitlabIntegrationConfig[];
+}
+
 export interface OidcConfig {
   issuer: string;
   clientId: string;
@@ -321,7 +390,7 @@ export interface PaveConfig {
     trustProxy: boolean;
     cors: { origins: string[]; credentials: boolean };
   };
-  data: { dir: string };
+  data: { dir: string; workDir: string };
   database: { url?: string; poolSize: number };
   demo: boolean;
   auth: AuthConfig;
@@ -329,6 +398,7 @@ export interface PaveConfig {
   audit: { retentionDays: number };
   docs: DocsConfig;
   scaffolder: { concurrency: number; takeOverAfterSeconds: number; publishTo: 'pave' | 'native' };
+  integrations: IntegrationsConfig;
   log: { level: string };
   jobs: { concurrency: number; leaseSeconds: number; pollMs: number };
   catalog: {
@@ -410,6 +480,26 @@ export interface LoadConfigOptions {
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateConfig = ajv.compile(configSchema);
 
+/**
+ * `${NAME}` in a string of pave.yaml is the environment variable NAME, as in Backstage's
+ * app-config (`$${` writes a literal `${`), so tokens and passwords stay out of the file.
+ */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, file: string, at: string): any {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escaped: string, name: string) => {
+      if (escaped) return whole.slice(1);
+      const v = env[name.trim()];
+      if (v === undefined) {
+        throw new PaveError('CONFIG_INVALID', 500, `${file}: ${at} refers to the environment variable ${name.trim()}, which is not set: set it, or write the value itself`, { file, key: at, variable: name.trim() });
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, file, `${at}[${i}]`));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, file, at ? `${at}.${k}` : k)]));
+  return value;
+}
+
 export function loadConfig(opts: LoadConfigOptions = {}): PaveConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -438,6 +528,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): PaveConfig {
     if (typeof raw !== 'object' || Array.isArray(raw)) {
       throw new PaveError('CONFIG_INVALID', 500, `${abs}: pave.yaml must be a mapping of keys (server:, catalog:, ...)`, { file: abs });
     }
+    raw = substituteEnv(raw, env, abs, '');
     for (const l of leaves(configSchema)) if (getPath(raw, l.path) !== undefined) sources.set(l.path, abs);
   }
   const types = new Map(leaves(configSchema).map((l) => [l.path, l.type]));
@@ -455,6 +546,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): PaveConfig {
   if (!validateConfig(raw)) throw configError(validateConfig.errors ?? [], raw, sources);
   const config = raw as PaveConfig;
   config.data.dir = path.resolve(cwd, config.data.dir);
+  config.data.workDir = config.data.workDir ? path.resolve(cwd, config.data.workDir) : path.join(config.data.dir, 'work');
   return config;
 }
 

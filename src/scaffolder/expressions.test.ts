@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import nunjucks from 'nunjucks';
 import { isPaveError } from '../core/errors.ts';
 import { checkExpressions, isTruthy, renderString, renderValue, type TemplateContext } from './expressions.ts';
-import { listTemplatingExtensions, parseEntityRef, parseRepoUrl, pick, projectSlug, TEMPLATE_FILTERS } from './filters.ts';
+import { addScmHosts, listTemplatingExtensions, parseEntityRef, parseRepoUrl, pick, projectSlug, TEMPLATE_FILTERS } from './filters.ts';
 
 const ctx: TemplateContext = {
   parameters: {
@@ -407,6 +407,13 @@ describe('parseRepoUrl', () => {
       }
     });
   }
+
+  test('hosts configured under integrations in pave.yaml are known to the parseRepoUrl and projectSlug filters', () => {
+    assert.throws(() => TEMPLATE_FILTERS.parseRepoUrl('code.acme.test?owner=o&repo=r'), /No matching integration configuration for host code\.acme\.test/);
+    addScmHosts({ 'code.acme.test': 'github' });
+    assert.equal((TEMPLATE_FILTERS.parseRepoUrl('code.acme.test?owner=o&repo=r') as { owner: string }).owner, 'o');
+    assert.equal(TEMPLATE_FILTERS.projectSlug('code.acme.test?owner=o&repo=r'), 'o/r');
+  });
 
   test('the default hosts are those of an empty Backstage integrations config', () => {
     assert.equal(parseRepoUrl('gitlab.com?owner=o&repo=r').host, 'gitlab.com');

@@ -48,6 +48,17 @@ export const DEFAULT_SCM_HOSTS: Readonly<Record<string, string>> = {
   pave: 'pave',
 };
 
+/**
+ * The hosts the template filters know: Backstage's defaults and every host configured under
+ * pave.yaml's `integrations` (added at start), as Backstage's filters read its integrations.
+ * It only grows: a host known to one Pave in this process is known to all of them.
+ */
+const knownScmHosts: Record<string, string> = { ...DEFAULT_SCM_HOSTS };
+
+export function addScmHosts(hosts: Readonly<Record<string, string>>): void {
+  Object.assign(knownScmHosts, hosts);
+}
+
 /** Query parameters each integration type needs (any other type: `repo` and `owner`). */
 const REQUIRED_PARAMS: Record<string, string[]> = {
   bitbucketCloud: ['workspace', 'project', 'repo'],
@@ -229,10 +240,10 @@ export function pick(object: unknown, path: unknown): unknown {
 
 /** The filters, by name, as templates call them (`value | name(args…)`). */
 export const TEMPLATE_FILTERS: Record<string, (...args: any[]) => unknown> = {
-  parseRepoUrl: (repoUrl: string) => parseRepoUrl(repoUrl),
+  parseRepoUrl: (repoUrl: string) => parseRepoUrl(repoUrl, knownScmHosts),
   parseEntityRef: (ref: unknown, context?: { defaultKind?: string; defaultNamespace?: string } | null) => parseEntityRef(ref, context),
   pick: (object: unknown, path: unknown) => pick(object, path),
-  projectSlug: (repoUrl: string) => projectSlug(repoUrl),
+  projectSlug: (repoUrl: string) => projectSlug(repoUrl, knownScmHosts),
 };
 
 export interface TemplateFilterInfo {

@@ -34,7 +34,7 @@ export interface StepRunOptions {
 }
 
 /** Hides every secret value in a log line (secrets may reach a step's input through `${{ secrets.x }}`). */
-export function masker(secrets: Record<string, string>): (text: string) => string {
+export function masker(secrets: Record<string, string> | string[]): (text: string) => string {
   const values = Object.values(secrets)
     .filter((v) => typeof v === 'string' && v.length >= 3)
     .sort((a, b) => b.length - a.length);

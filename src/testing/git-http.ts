@@ -1,48 +1,42 @@
-import { spawn } from 'node:child_process';
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveGitHttp } from '../git/smart-http.ts';
 
 /**
- * Serves the bare repositories under `root` over git's smart HTTP protocol with git's own
- * `git http-backend` (CGI), so tests clone and fetch with the real git client over real HTTP.
+ * Answers one request of git's smart HTTP protocol for the bare repositories under `root`, with
+ * the handler Pave's own git server uses (git's `http-backend`). `pathInfo` is the repository path
+ * under `root` and the service (`/acme/payments.git/info/refs`). Pushes are let in only with a
+ * `remoteUser`, as git's http-backend wants: the caller decides who that is.
+ */
+export async function answerGitRequest(root: string, req: IncomingMessage, res: ServerResponse, o: { pathInfo: string; remoteUser?: string }): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://git.invalid');
+  try {
+    const answer = await serveGitHttp(root, {
+      method: req.method ?? 'GET',
+      pathInfo: o.pathInfo,
+      query: url.search.slice(1),
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'],
+      gitProtocol: req.headers['git-protocol'] as string | undefined,
+      remoteUser: o.remoteUser ?? '',
+      remoteAddr: req.socket.remoteAddress ?? '127.0.0.1',
+      body: req.method === 'POST' ? req : undefined,
+    });
+    res.writeHead(answer.status, answer.headers);
+    answer.body.pipe(res);
+  } catch (e) {
+    res.writeHead(500, { 'content-type': 'text/plain' }).end(`git http-backend failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Serves the bare repositories under `root` over git's smart HTTP protocol, read-only, so tests
+ * clone and fetch with the real git client over real HTTP.
  */
 export async function serveGitOverHttp(root: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://git.invalid');
-    const cgi = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_ADDR: '127.0.0.1',
-      },
-    });
-    req.pipe(cgi.stdin);
-    let head = Buffer.alloc(0);
-    let headerDone = false;
-    cgi.stdout.on('data', (chunk: Buffer) => {
-      if (headerDone) return void res.write(chunk);
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      headerDone = true;
-      let status = 200;
-      for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
-        const colon = line.indexOf(':');
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
-        else res.setHeader(name, value);
-      }
-      res.writeHead(status);
-      res.write(head.subarray(end + 4));
-    });
-    cgi.stdout.on('end', () => res.end());
-    cgi.on('error', () => res.destroy());
+    const pathInfo = decodeURIComponent(new URL(req.url ?? '/', 'http://git.invalid').pathname);
+    void answerGitRequest(root, req, res, { pathInfo });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -4,9 +4,10 @@ import yaml from 'yaml';
 import type { Catalog } from '../../catalog/index.ts';
 import { refOf } from '../../catalog/refs.ts';
 import { badInput, conflict, isPaveError } from '../../core/errors.ts';
-import { git, GitRepos, type ChangeRequests } from '../../git/index.ts';
+import { GitRepos, type ChangeRequests } from '../../git/index.ts';
 import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
 import { parseEntityRef } from '../filters.ts';
+import { applyWorkspace, commitAuthor, commitWorkspace, workspaceGit as run } from './scm.ts';
 
 export interface PaveActionDeps {
   catalog: Catalog;
@@ -34,9 +35,6 @@ export function paveRepoOf(repoUrl: string): { org: string; name: string } {
   GitRepos.checkName(trim(org), trim(repo));
   return { org: trim(org), name: trim(repo) };
 }
-
-/** Commits and clones in a task's workspace run without a timeout: a skeleton may be large. */
-const run = (cwd: string, args: string[], env?: Record<string, string>) => git(cwd, args, { timeoutMs: 0, env });
 
 const PUBLISH_INPUT = {
   type: 'object',
@@ -105,17 +103,13 @@ export function publishPave(deps: PaveActionDeps, id = 'publish:pave'): Template
         return true;
       };
       await (ctx.checkpoint ? ctx.checkpoint(`publish:create:${org}/${name}`, create) : create());
-      const source = path.resolve(ctx.workspacePath, ctx.input.sourcePath ?? '.');
-      if (source !== ctx.workspacePath && !source.startsWith(ctx.workspacePath + path.sep)) throw badInput('TEMPLATE_INPUT_INVALID', `sourcePath "${ctx.input.sourcePath}" leaves the workspace`, {});
-      // A copy of the folder becomes the repository, so the workspace stays as the next steps expect it.
-      const work = await ctx.createTemporaryDirectory();
-      await fs.cp(source, work, { recursive: true });
-      await fs.rm(path.join(work, '.git'), { recursive: true, force: true });
-      const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
-      await run(work, ['init', '--quiet', `--initial-branch=${branch}`]);
-      await run(work, ['add', '--all']);
-      await run(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.gitCommitMessage ?? 'initial commit'], author);
-      const commitHash = (await run(work, ['rev-parse', 'HEAD'])).trim();
+      const { dir: work, commitHash } = await commitWorkspace(ctx, {
+        sourcePath: ctx.input.sourcePath,
+        branch,
+        message: ctx.input.gitCommitMessage ?? 'initial commit',
+        authorName: ctx.input.gitAuthorName,
+        authorEmail: ctx.input.gitAuthorEmail,
+      });
       await deps.repos.pushFrom(work, org, name, `HEAD:refs/heads/${branch}`, ctx.user.ref ?? 'scaffolder', { force: true });
       ctx.log(`Pushed ${commitHash.slice(0, 12)} to ${remoteUrl} (${branch})`);
       ctx.output('remoteUrl', remoteUrl);
@@ -195,16 +189,9 @@ export function publishChangeRequest(deps: PaveActionDeps, id: 'publish:github:p
       const work = await ctx.createTemporaryDirectory();
       await run(work, ['clone', '--quiet', '--branch', target, deps.repos.dirOf(org, name), '.']);
       await run(work, ['checkout', '--quiet', '-B', ctx.input.branchName]);
-      const source = path.resolve(ctx.workspacePath, ctx.input.sourcePath ?? '.');
-      const into = path.resolve(work, ctx.input.targetPath ?? '.');
-      for (const [p, root] of [[source, ctx.workspacePath], [into, work]] as const) {
-        if (p !== root && !p.startsWith(root + path.sep)) throw badInput('TEMPLATE_INPUT_INVALID', `${p === source ? 'sourcePath' : 'targetPath'} leaves its folder`, {});
-      }
-      await fs.mkdir(into, { recursive: true });
-      await fs.cp(source, into, { recursive: true, filter: (f) => !f.split(path.sep).includes('.git') });
-      const author = { GIT_AUTHOR_NAME: ctx.input.gitAuthorName ?? 'Pave', GIT_AUTHOR_EMAIL: ctx.input.gitAuthorEmail ?? 'scaffolder@pave.local', GIT_COMMITTER_NAME: 'Pave', GIT_COMMITTER_EMAIL: 'scaffolder@pave.local' };
+      await applyWorkspace(ctx, work, { sourcePath: ctx.input.sourcePath, targetPath: ctx.input.targetPath });
       await run(work, ['add', '--all']);
-      await run(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.commitMessage ?? ctx.input.title], author);
+      await run(work, ['commit', '--quiet', '--allow-empty', '-m', ctx.input.commitMessage ?? ctx.input.title], commitAuthor(ctx.input.gitAuthorName, ctx.input.gitAuthorEmail));
       await deps.repos.pushFrom(work, org, name, `HEAD:refs/heads/${ctx.input.branchName}`, ctx.user.ref ?? 'scaffolder', { force: true });
       const existing = (await deps.changes.list(org, name, 'open')).find((c) => c.sourceBranch === ctx.input.branchName && c.targetBranch === target);
       const change = existing ?? (await deps.changes.open(org, name, { title: ctx.input.title, description: ctx.input.description, sourceBranch: ctx.input.branchName, targetBranch: target, author: ctx.user.ref }));
