@@ -163,11 +163,6 @@ export class TaskStore {
     this.local.emit(id);
   }
 
-  async append(taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
-    await this.appendIn(this.store, taskId, type, body);
-    this.local.emit(taskId);
-  }
-
   private async appendIn(q: Queryable, taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
     await q.query('insert into scaffolder_task_events (task_id, event_type, body) values ($1, $2, $3::jsonb)', [taskId, type, JSON.stringify(body)]);
   }

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
 import type { TemplateAction } from './action.ts';

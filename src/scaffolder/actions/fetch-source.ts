@@ -195,9 +195,6 @@ function copyLink(source: string, destination: string, workspacePath: string, en
   symlinkSync(target, destination);
 }
 
-/** The file-creation mask, read once: a file created with `mode` gets `mode & ~umask`. */
-const UMASK = process.umask();
-
 /**
  * Writes a folder tree into the workspace: folders created, symbolic links copied as links,
  * binary files and files not rendered copied byte for byte, text files rendered, and every file
@@ -260,8 +257,9 @@ export async function writeTree(options: WriteTreeOptions): Promise<WriteTreeRes
         copyFileSync(source, destination);
       } else {
         const mode = stats.mode & 0o7777;
-        writeFileSync(destination, options.render!(contents.toString('utf8'), entry), { mode });
-        if ((mode & ~UMASK) !== mode) chmodSync(destination, mode);
+        writeFileSync(destination, options.render!(contents.toString('utf8'), entry));
+        // Set, not left to the creation mode: that one is narrowed by the process's umask.
+        chmodSync(destination, mode);
       }
     }
     written += 1;
