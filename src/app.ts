@@ -9,6 +9,7 @@ import { SearchIndexer, SearchService, searchMigrations, searchRoutes } from './
 import { collateDocs, DocsBuilder, docsMigrations, docsRoutes } from './docs/index.ts';
 import { ChangeRequests, GitRepos, gitApiRoutes, gitMigrations, gitProtocolRoutes, gitRepoRules } from './git/index.ts';
 import { createScaffolder, scaffolderMigrations, scaffolderRoutes, scaffolderTaskRules, type Scaffolder } from './scaffolder/index.ts';
+import { removeLeftovers } from './core/scratch.ts';
 import { oidcMigrations } from './identity/oidc-migrations.ts';
 import { oidcRoutes } from './identity/oidc-routes.ts';
 import { OidcSignIn } from './identity/oidc.ts';
@@ -104,9 +105,10 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   });
   const store = await openStore({ databaseUrl: config.database.url, dataDir: config.data.dir, poolSize: config.database.poolSize });
   phase('store');
-  // The embedded store belongs to this one process: what its work folder holds was left by a
-  // previous run of it (a killed process leaves its workspaces behind).
-  if (store.backend === 'pglite') await fs.promises.rm(config.data.workDir, { recursive: true, force: true });
+  // A killed process leaves its workspaces behind. The embedded store belongs to this one
+  // process, so all its work folder holds is left over; replicas of a shared store may share the
+  // folder, so only what nobody touched for an hour goes.
+  await removeLeftovers(config.data.workDir, store.backend === 'pglite' ? 0 : 3_600_000);
   let ready = false;
   let stopping = false;
   try {

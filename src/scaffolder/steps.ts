@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Logger } from 'pino';
 import type { ActionContext, TemplateAction } from './action.ts';
 import { isTruthy, renderValue, type TemplateContext } from './expressions.ts';
 import type { TaskEvent, TaskEventType, TaskSpec } from './tasks.ts';
+import { ajv } from './template.ts';
 
-const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: false, validateFormats: false });
 const compiled = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 
 /** A step that failed: the run stops there, and the task says which step and why. */

@@ -38,8 +38,11 @@ export interface TemplateProblem {
   rule?: string;
 }
 
-// ui:* hints and Backstage's own keywords are not JSON Schema: they must not break compiling.
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/**
+ * The JSON Schema validator of the scaffolder, for form pages and action inputs alike: ui:* hints
+ * and Backstage's own keywords are not JSON Schema, so they must not break compiling.
+ */
+export const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
 /** The pages of the form: `parameters` may be one schema or a list of pages. */
 export function parameterPages(template: TemplateEntity): Record<string, unknown>[] {
