@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import sodium from 'libsodium-wrappers';
 import { git } from '../git/index.ts';
 import { answerGitRequest } from './git-http.ts';
 
@@ -56,6 +57,10 @@ export interface GithubRepo {
   collaborators: Record<string, string>;
   teams: Record<string, string>;
   variables: Record<string, string>;
+  /** Actions secrets as the stand-in opened them with the repository's private key. */
+  secrets: Record<string, string>;
+  /** The repository's key pair for Actions secrets (GitHub seals with the public one). */
+  secretsKey: { keyId: string; publicKey: Uint8Array; privateKey: Uint8Array };
   protection: Record<string, Record<string, unknown>>;
   requiredSignatures: string[];
   oidcSubject?: unknown;
@@ -139,6 +144,7 @@ export class ScmStandIn {
   private constructor(readonly root: string) {}
 
   static async start(): Promise<ScmStandIn> {
+    await sodium.ready;
     const standIn = new ScmStandIn(await fs.mkdtemp(path.join(os.tmpdir(), 'pave-scm-standin-')));
     standIn.bot = standIn.addUser('pave-bot');
     const server = http.createServer((req, res) => {
@@ -326,7 +332,9 @@ export class ScmStandIn {
       };
     }
     const visibility = typeof body.visibility === 'string' ? body.visibility : body.private === false ? 'public' : 'private';
-    const repo: GithubRepo = { id: this.nextId++, owner, name, visibility, created: body, topics: [], collaborators: {}, teams: {}, variables: {}, protection: {}, requiredSignatures: [], pulls: [] };
+    const keys = sodium.crypto_box_keypair();
+    const secretsKey = { keyId: String(1000 + this.nextId), publicKey: keys.publicKey, privateKey: keys.privateKey };
+    const repo: GithubRepo = { id: this.nextId++, owner, name, visibility, created: body, topics: [], collaborators: {}, teams: {}, variables: {}, secrets: {}, secretsKey, protection: {}, requiredSignatures: [], pulls: [] };
     await git(this.root, ['init', '--bare', '--quiet', '--initial-branch=main', this.repoDir('github', `${owner.login}/${name}`)]);
     this.github.repos.set(`${owner.login}/${name}`.toLowerCase(), repo);
     return { status: 201, body: this.githubRepoJson(repo) };
@@ -407,6 +415,28 @@ export class ScmStandIn {
         if (name.toUpperCase() in repo.variables) return { status: 409, body: { message: 'Already exists - Variable already exists', documentation_url: GITHUB_DOCS, status: '409' } };
         repo.variables[name.toUpperCase()] = value;
         return { status: 201, body: {} };
+      }),
+    ],
+    [
+      'GET',
+      /^\/repos\/([^/]+)\/([^/]+)\/actions\/secrets\/public-key$/,
+      this.onRepo((repo) => ({ status: 200, body: { key_id: repo.secretsKey.keyId, key: Buffer.from(repo.secretsKey.publicKey).toString('base64') } })),
+    ],
+    [
+      'PUT',
+      /^\/repos\/([^/]+)\/([^/]+)\/actions\/secrets\/([^/]+)$/,
+      this.onRepo((repo, [name], call) => {
+        const { encrypted_value: sealed, key_id: keyId } = call.body as { encrypted_value?: string; key_id?: string };
+        if (keyId !== repo.secretsKey.keyId) return { status: 422, body: { message: 'Bad key_id', documentation_url: GITHUB_DOCS, status: '422' } };
+        let value: string;
+        try {
+          value = Buffer.from(sodium.crypto_box_seal_open(Buffer.from(sealed ?? '', 'base64'), repo.secretsKey.publicKey, repo.secretsKey.privateKey)).toString('utf8');
+        } catch {
+          return { status: 422, body: { message: 'encrypted_value is not sealed with the repository key', documentation_url: GITHUB_DOCS, status: '422' } };
+        }
+        const existed = name.toUpperCase() in repo.secrets;
+        repo.secrets[name.toUpperCase()] = value;
+        return existed ? { status: 204 } : { status: 201, body: {} };
       }),
     ],
     [

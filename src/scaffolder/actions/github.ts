@@ -1,4 +1,5 @@
 import yaml from 'yaml';
+import sodium from 'libsodium-wrappers';
 import type { IntegrationsConfig } from '../../core/config.ts';
 import { badInput, conflict, errorMessage, notFound } from '../../core/errors.ts';
 import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
@@ -139,8 +140,8 @@ const INPUT = {
     secrets: {
       type: 'object',
       additionalProperties: { type: 'string' },
-      title: 'GitHub Actions secrets (not supported by Pave)',
-      description: 'Refused: GitHub needs them sealed with the repository key (libsodium), which Pave does not ship',
+      title: 'GitHub Actions secrets of the repository',
+      description: "Sealed with the repository's public key before they leave Pave, as GitHub requires",
     },
     oidcCustomization: {
       type: 'object',
@@ -218,13 +219,6 @@ export function publishGithub(deps: NativePublishDeps): TemplateAction<GithubInp
     ],
     async handler(ctx) {
       const input = ctx.input;
-      if (input.secrets && Object.keys(input.secrets).length > 0) {
-        throw badInput(
-          'ACTION_INPUT_UNSUPPORTED',
-          `${ID}: secrets are not supported by Pave (GitHub needs each sealed with the repository's public key, libsodium's crypto_box_seal, which Pave does not ship); set them on the repository after it is created, or use repoVariables for values that are not secret`,
-          { field: 'secrets' },
-        );
-      }
       const target = scmTargetOf('github', ID, input.repoUrl, deps.integrations);
       const { host, owner, repo } = target;
       const branch = input.defaultBranch ?? 'master';
@@ -254,6 +248,21 @@ export function publishGithub(deps: NativePublishDeps): TemplateAction<GithubInp
       for (const [name, value] of Object.entries(input.repoVariables ?? {})) {
         // Remembered as done, never with its value.
         await once(ctx, `${ID}:variable:${host}/${owner}/${repo}:${name}`, () => api.request('POST', `${repoPath}/actions/variables`, { name, value }).then(() => true));
+      }
+      const secretNames = Object.keys(input.secrets ?? {});
+      if (secretNames.length > 0) {
+        // Sealed (libsodium's crypto_box_seal) with the repository's own key: only GitHub can open them.
+        const { key_id: keyId, key } = await api.request<{ key_id: string; key: string }>('GET', `${repoPath}/actions/secrets/public-key`);
+        await sodium.ready;
+        for (const name of secretNames) {
+          // Remembered as done, never with its value.
+          await once(ctx, `${ID}:secret:${host}/${owner}/${repo}:${name}`, async () => {
+            const sealed = sodium.crypto_box_seal(Buffer.from(input.secrets![name], 'utf8'), Buffer.from(key, 'base64'));
+            await api.request('PUT', `${repoPath}/actions/secrets/${enc(name)}`, { encrypted_value: Buffer.from(sealed).toString('base64'), key_id: keyId });
+            return true;
+          });
+        }
+        ctx.log(`Set the Actions secrets ${secretNames.join(', ')}`);
       }
       if (input.oidcCustomization) {
         await api.request('PUT', `${repoPath}/actions/oidc/customization/sub`, { use_default: input.oidcCustomization.useDefault, include_claim_keys: input.oidcCustomization.includeClaimKeys });

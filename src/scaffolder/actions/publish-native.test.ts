@@ -297,6 +297,20 @@ describe('publish:github', () => {
     assert.deepEqual(repo.requiredSignatures, ['main']);
   });
 
+  test("Actions secrets are sealed with the repository's public key: GitHub opens them; their values are never logged nor remembered", async () => {
+    const checkpoints = new Map<string, unknown>();
+    const secrets = { NPM_TOKEN: 'npm_s3cr3t_value', DEPLOY_KEY: 'deploy-key-value' };
+    const r = await run(publishGithub({ integrations: integrationsOf(scm) }), { repoUrl: 'github.com?owner=acme&repo=sealed', secrets }, { checkpoints });
+    assert.equal(r.error, undefined, r.error?.message);
+    const repo = scm.github.repos.get('acme/sealed')!;
+    assert.deepEqual(repo.secrets, secrets, 'the stand-in opened each sealed value with the private key');
+    const sent = scm.calls.filter((c) => c.method === 'PUT' && c.path.startsWith('/repos/acme/sealed/actions/secrets/'));
+    assert.equal(sent.length, 2, 'one call per secret');
+    const seen = JSON.stringify([sent.map((c) => c.body), r.logs, r.logger, [...checkpoints]]);
+    for (const value of Object.values(secrets)) assert.ok(!seen.includes(value), `${value} never leaves Pave unsealed, nor reaches a log or a checkpoint`);
+    assert.ok(r.logs.some((l) => l.includes('NPM_TOKEN') && l.includes('DEPLOY_KEY')), 'the log names the secrets it set');
+  });
+
   test('a taken name is refused with GIT_REPO_EXISTS before anything is pushed', async () => {
     const action = publishGithub({ integrations: integrationsOf(scm) });
     const input = { repoUrl: 'github.com?owner=acme&repo=taken', protectDefaultBranch: false };
@@ -397,7 +411,6 @@ describe('publish:github', () => {
       { input: { repoUrl: 'github.com?repo=x' }, code: 'REPO_URL_INVALID', message: /owner/ },
       { input: { repoUrl: 'github.com?owner=nobody-at-all&repo=x' }, code: 'SCM_OWNER_NOT_FOUND', message: /^GitHub github\.com has no organization or user "nobody-at-all"/ },
       { input: { repoUrl: 'github.com?owner=acme&repo=x', access: 'acme/ghosts' }, code: 'SCM_TEAM_NOT_FOUND', message: /^GitHub github\.com has no team "ghosts" in the organization acme/ },
-      { input: { repoUrl: 'github.com?owner=acme&repo=x', secrets: { API_KEY: 'k' } }, code: 'ACTION_INPUT_UNSUPPORTED', message: /secrets are not supported by Pave/ },
     ];
     for (const c of cases) {
       const r = await run(action, c.input as never);
