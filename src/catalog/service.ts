@@ -18,6 +18,7 @@ import { RelationError, relationsOf } from './relations.ts';
 import { EntityValidator } from './validation.ts';
 
 export const PROCESS_JOB = 'catalog.process-location';
+export const MAINTAIN_JOB = 'catalog.maintain-tables';
 
 export interface LocationStatus {
   state: 'pending' | 'ok' | 'failed';
@@ -130,6 +131,10 @@ export class Catalog {
     this.validator = new EntityValidator(config.kinds);
     this.aggregates = new AggregateCache(store);
     jobs.register(PROCESS_JOB, (payload: { locationId: string }) => this.processLocation(payload.locationId));
+    // Fresh statistics keep the planner on the indexes, and a vacuumed visibility map lets facets
+    // count from the index alone (autovacuum may be off, or late). A job of its own, after a
+    // large change: the location's import is done (and answered) without waiting for it.
+    jobs.register(MAINTAIN_JOB, () => this.store.exec('vacuum (analyze) catalog_entities, catalog_search, catalog_relations'));
   }
 
   /** Registers the locations of pave.yaml and starts the refresh schedule. */
@@ -375,9 +380,7 @@ export class Catalog {
     this.events.notify(['catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed']);
     this.watch(id, tree);
     if (result.added + result.changed + result.removed >= ANALYZE_AFTER_ROWS) {
-      // Fresh statistics keep the planner on the indexes, and a vacuumed visibility map lets
-      // facets count from the index alone (autovacuum may be off, or late).
-      await this.store.exec('vacuum (analyze) catalog_entities, catalog_search, catalog_relations');
+      await this.jobs.enqueue(MAINTAIN_JOB, {}, { dedupeKey: MAINTAIN_JOB });
     }
     if (result.removed > 0) await this.refreshConflicting(id);
     const summary = { added: result.added, changed: result.changed, removed: result.removed, unchanged: result.unchanged, problems: result.problems.length, ms: Date.now() - started };
