@@ -35,4 +35,13 @@ export const scaffolderMigrations: Migration[] = [
       create index scaffolder_task_events_task on scaffolder_task_events (task_id, id);
     `,
   },
+  {
+    id: '0701-scaffolder-run-id',
+    sql: `
+      -- Which run of a task is the live one: set at each claim, cleared by a retry. A run that is
+      -- no longer the live one (cancelled and retried, or taken over) can neither end the task
+      -- nor write to its log.
+      alter table scaffolder_tasks add column run_id uuid;
+    `,
+  },
 ];

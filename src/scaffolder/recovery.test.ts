@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { eventually, startTestPave, type TestPave } from '../testing/pave.ts';
+import { TaskStore } from './tasks.ts';
 
 const template = (name: string, recovery: string) => `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
@@ -76,5 +77,58 @@ test('more runs than workers: every run is claimed as the ones before it finish'
     }, 15_000, 'all seven runs to complete with two workers');
   } finally {
     await quick.close();
+  }
+});
+
+test('a run cancelled and retried at once: the cancelled run stops and writes nothing more; the retried run alone ends the task', async () => {
+  const p = await startTestPave();
+  try {
+    fs.writeFileSync(
+      path.join(work, 'twice.yaml'),
+      template('twice', '').replace('input: { seconds: 60 }', 'input: { milliseconds: 1500 }\n    - id: after\n      name: After\n      action: debug:log\n      input: { message: done }'),
+    );
+    assert.equal((await p.api('POST', '/api/catalog/locations', { type: 'file', target: path.join(work, 'twice.yaml') })).status, 201, 'template registered');
+    await eventually(async () => ((await p.api('GET', '/api/catalog/entities/by-name/template/default/twice')).status === 200 ? true : undefined), 10_000, 'the template');
+    const id: string = (await p.api('POST', '/api/scaffolder/v2/tasks', { templateRef: 'template:default/twice', values: {} })).body.id;
+    const events = async () => (await p.api('GET', `/api/scaffolder/v2/tasks/${id}/events`)).body as { id: number; type: string; body: { stepId?: string; status?: string } }[];
+    await eventually(async () => ((await events()).some((e) => e.body.stepId === 'wait' && e.body.status === 'processing') ? true : undefined), 10_000, 'the wait to start');
+    assert.equal((await p.api('POST', `/api/scaffolder/v2/tasks/${id}/cancel`)).status, 200, 'cancelled');
+    assert.equal((await p.api('POST', `/api/scaffolder/v2/tasks/${id}/retry`)).status, 201, 'retried at once');
+    await eventually(async () => ((await p.api('GET', `/api/scaffolder/v2/tasks/${id}`)).body.status === 'completed' ? true : undefined), 15_000, 'the retried run to complete');
+    // Long enough for a cancelled run that was not stopped to finish its own wait and write.
+    await new Promise((r) => setTimeout(r, 2000));
+    const all = await events();
+    const retried = all.slice(all.findIndex((e) => e.type === 'recovered'));
+    assert.equal(retried.filter((e) => e.type === 'completion').length, 1, 'one completion');
+    assert.equal(retried.filter((e) => e.body.stepId === 'wait' && e.body.status === 'processing').length, 1, 'the wait ran once after the retry');
+    assert.equal(retried.filter((e) => e.body.stepId === 'after' && e.body.status === 'completed').length, 1, 'the next step ran once');
+    assert.equal(retried.filter((e) => e.body.status === 'cancelled').length, 0, `nothing of the cancelled run after the retry: ${JSON.stringify(retried.map((e) => e.body))}`);
+  } finally {
+    await p.close();
+  }
+});
+
+test('only the live run of a task may beat, write its log or end it', async () => {
+  const p = await startTestPave();
+  try {
+    const tasks = new TaskStore(p.store);
+    const id = await tasks.create({ apiVersion: 'scaffolder.backstage.io/v1beta3', steps: [], output: {}, parameters: {}, user: {}, templateInfo: { entityRef: 'template:default/x', baseUrl: 'file:///x/' } }, undefined, {});
+    const [first] = await tasks.claim(1, 30);
+    assert.equal(first.task.id, id);
+    await tasks.cancel(id);
+    await tasks.retry(id);
+    const [second] = await tasks.claim(1, 30);
+    assert.notEqual(second.runId, first.runId, 'a new run id for the new run');
+    assert.equal(await tasks.heartbeat(id, first.runId), false, 'the old run is told to stop');
+    assert.equal(await tasks.heartbeat(id, second.runId), true, 'the live run beats');
+    const stale = tasks.eventWriter(id, first.runId);
+    stale.emit('log', { message: 'from the old run' });
+    await stale.flush();
+    assert.equal((await tasks.events(id)).filter((e) => e.body.message === 'from the old run').length, 0, 'the old run cannot write to the log');
+    assert.equal(await tasks.finish(id, first.runId, 'completed', { message: 'old' }), false, 'nor end the task');
+    assert.equal(await tasks.finish(id, second.runId, 'completed', { message: 'new' }), true, 'the live run ends it');
+    assert.equal((await tasks.get(id)).status, 'completed');
+  } finally {
+    await p.close();
   }
 });

@@ -29,6 +29,8 @@ export interface Task {
 /** A task claimed for a run, with its secrets, and whether an earlier run of it was cut off. */
 export interface ClaimedTask {
   task: Task;
+  /** This run's id: heartbeats, the task's end and its log are accepted from the live run only. */
+  runId: string;
   resumed: boolean;
   secrets: Record<string, string>;
 }
@@ -40,6 +42,8 @@ export interface TaskEvent {
   body: { message: string; stepId?: string; status?: string; output?: unknown; [k: string]: unknown };
   createdAt: string;
 }
+
+const stopSignal = (taskId: string) => `stop:${taskId}`;
 
 const toTask = (r: any): Task => ({
   id: r.id,
@@ -106,7 +110,7 @@ export class TaskStore {
    */
   async claim(limit: number, staleSeconds: number): Promise<ClaimedTask[]> {
     const rows = await this.store.query<any>(
-      `update scaffolder_tasks t set status = 'processing', last_heartbeat_at = now(), attempts = t.attempts + 1
+      `update scaffolder_tasks t set status = 'processing', last_heartbeat_at = now(), attempts = t.attempts + 1, run_id = gen_random_uuid()
        where t.id in (
          select id from scaffolder_tasks
          where status = 'open' or (status = 'processing' and last_heartbeat_at < now() - make_interval(secs => $2::int))
@@ -114,26 +118,24 @@ export class TaskStore {
        returning t.*, (t.attempts > 1) as resumed`,
       [limit, staleSeconds],
     );
-    return rows.map((r) => ({ task: toTask(r), resumed: r.resumed, secrets: r.secrets ?? {} }));
+    return rows.map((r) => ({ task: toTask(r), runId: r.run_id, resumed: r.resumed, secrets: r.secrets ?? {} }));
   }
 
-  async heartbeat(id: string): Promise<TaskStatus> {
-    const [row] = await this.store.query<{ status: TaskStatus }>(
-      `update scaffolder_tasks set last_heartbeat_at = case when status = 'processing' then now() else last_heartbeat_at end where id = $1 returning status`,
-      [id],
-    );
-    return row?.status ?? 'cancelled';
+  /** Beats for a run; false when it should stop: the task was cancelled, or another run is the live one. */
+  async heartbeat(id: string, runId: string): Promise<boolean> {
+    const rows = await this.store.query(`update scaffolder_tasks set last_heartbeat_at = now() where id = $1 and run_id = $2 and status = 'processing' returning id`, [id, runId]);
+    return rows.length > 0;
   }
 
   /**
    * Ends a processing task and records its completion event, in one statement; a task cancelled
    * meanwhile stays cancelled (and gets no completion). Secrets go with the run.
    */
-  async finish(id: string, status: 'completed' | 'failed', completion: TaskEvent['body'], output?: unknown): Promise<boolean> {
+  async finish(id: string, runId: string, status: 'completed' | 'failed', completion: TaskEvent['body'], output?: unknown): Promise<boolean> {
     const rows = await this.store.query(
-      `with done as (update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and status = 'processing' returning id)
+      `with done as (update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and run_id = $5 and status = 'processing' returning id)
        insert into scaffolder_task_events (task_id, event_type, body) select id, 'completion', $4::jsonb from done returning id`,
-      [id, status, JSON.stringify(output ?? null), JSON.stringify(completion)],
+      [id, status, JSON.stringify(output ?? null), JSON.stringify(completion), runId],
     );
     if (rows.length > 0) this.local.emit(id);
     return rows.length > 0;
@@ -147,6 +149,7 @@ export class TaskStore {
       await this.appendIn(q, id, 'cancelled', { message: 'Run cancelled' });
     });
     this.local.emit(id);
+    this.local.emit(stopSignal(id));
     return 'cancelled';
   }
 
@@ -157,10 +160,15 @@ export class TaskStore {
       throw conflict('TASK_NOT_RETRYABLE', `Task ${id} is ${task.status}; only failed or cancelled tasks can be retried`, { taskId: id, status: task.status });
     }
     await this.store.tx(async (q) => {
-      await q.query(`update scaffolder_tasks set status = 'open', secrets = coalesce($2::jsonb, secrets), attempts = 0 where id = $1`, [id, secrets ? JSON.stringify(secrets) : null]);
+      await q.query(`update scaffolder_tasks set status = 'open', secrets = coalesce($2::jsonb, secrets), attempts = 0, run_id = null where id = $1`, [
+        id,
+        secrets ? JSON.stringify(secrets) : null,
+      ]);
       await this.appendIn(q, id, 'recovered', { message: 'Retrying the run from the start' });
     });
     this.local.emit(id);
+    // A run of the cancelled task may still be winding down here: it is not the live one any more.
+    this.local.emit(stopSignal(id));
   }
 
   private async appendIn(q: Queryable, taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
@@ -173,7 +181,7 @@ export class TaskStore {
    * and its end would otherwise cost a round trip each (and wake every reader each time).
    * `flush` waits for everything emitted so far, and throws if a write failed.
    */
-  eventWriter(taskId: string): { emit(type: TaskEventType, body: TaskEvent['body']): void; flush(): Promise<void> } {
+  eventWriter(taskId: string, runId: string): { emit(type: TaskEventType, body: TaskEvent['body']): void; flush(): Promise<void> } {
     let batch: { type: TaskEventType; body: string }[] = [];
     let written: Promise<void> = Promise.resolve();
     let failure: unknown;
@@ -187,8 +195,10 @@ export class TaskStore {
         try {
           await this.store.query(
             `insert into scaffolder_task_events (task_id, event_type, body)
-             select $1, e.type, e.body::jsonb from unnest($2::text[], $3::text[]) with ordinality as e(type, body, n) order by e.n`,
-            [taskId, rows.map((r) => r.type), rows.map((r) => r.body)],
+             select $1, e.type, e.body::jsonb from unnest($2::text[], $3::text[]) with ordinality as e(type, body, n)
+             where exists (select 1 from scaffolder_tasks where id = $1 and run_id = $4)
+             order by e.n`,
+            [taskId, rows.map((r) => r.type), rows.map((r) => r.body), runId],
           );
           this.local.emit(taskId);
         } catch (e) {
@@ -215,6 +225,12 @@ export class TaskStore {
   async events(taskId: string, after?: number): Promise<TaskEvent[]> {
     const rows = await this.store.query<any>('select * from scaffolder_task_events where task_id = $1 and id > $2 order by id', [taskId, after ?? 0]);
     return rows.map(toEvent);
+  }
+
+  /** Calls `listener` when a run of the task in this process must stop at once (cancelled, or retried); other replicas learn it from their heartbeat. */
+  onStop(taskId: string, listener: () => void): () => void {
+    this.local.on(stopSignal(taskId), listener);
+    return () => this.local.off(stopSignal(taskId), listener);
   }
 
   /** Calls `listener` when the task has new events in this process (other replicas: poll). */

@@ -91,30 +91,33 @@ export class TaskWorker {
     const done = this.run(claimed, abort)
       .catch((e) => this.log.error({ err: errorMessage(e), task: id }, 'scaffolder: task crashed'))
       .finally(() => {
-        this.running.delete(id);
+        this.running.delete(claimed.runId);
         this.kick();
       });
-    this.running.set(id, { abort, done });
+    // By run, not by task: a retried task may start again here while its cancelled run winds down.
+    this.running.set(claimed.runId, { abort, done });
   }
 
-  private async run({ task, resumed, secrets }: ClaimedTask, abort: AbortController): Promise<void> {
+  private async run({ task, runId, resumed, secrets }: ClaimedTask, abort: AbortController): Promise<void> {
     const id = task.id;
     const log = this.log.child({ task: id });
-    const events = this.tasks.eventWriter(id);
+    const events = this.tasks.eventWriter(id, runId);
     if (resumed) {
       if (task.spec.EXPERIMENTAL_recovery?.EXPERIMENTAL_strategy !== 'startOver') {
         events.emit('recovered', { message: 'Pave stopped while this task ran; it was not resumed (its template does not ask to start over). Retry it to run it again.' });
         await events.flush();
-        await this.fail(id, 'The run was interrupted by a restart of Pave');
+        await this.fail(id, runId, 'The run was interrupted by a restart of Pave');
         return;
       }
       events.emit('recovered', { message: 'Pave stopped while this task ran; starting over in a fresh workspace' });
     }
+    // Stopped at once when cancelled or retried in this process; by the next beat from another replica.
+    const stopListening = this.tasks.onStop(id, () => abort.abort());
     const heartbeat = setInterval(() => {
       void this.tasks
-        .heartbeat(id)
-        .then((status) => {
-          if (status === 'cancelled') abort.abort();
+        .heartbeat(id, runId)
+        .then((live) => {
+          if (!live) abort.abort();
         })
         .catch(() => undefined);
     }, this.opts.heartbeatMs);
@@ -140,21 +143,22 @@ export class TaskWorker {
         },
       });
       await events.flush();
-      await this.tasks.finish(id, 'completed', { message: 'Run completed with status: completed', output, status: 'completed' }, output);
+      await this.tasks.finish(id, runId, 'completed', { message: 'Run completed with status: completed', output, status: 'completed' }, output);
     } catch (e) {
       const stepId = e instanceof StepError ? e.stepId : undefined;
       const message = errorMessage(e);
       if (stepId) events.emit('log', { message: `Step ${stepId} failed: ${message}`, stepId, status: abort.signal.aborted ? 'cancelled' : 'failed' });
       // The run's own events are written before its end, whatever happened to them.
       await events.flush().catch((err) => log.error({ err: errorMessage(err) }, 'scaffolder: writing the run\'s log failed'));
-      if (!abort.signal.aborted) await this.fail(id, message, stepId);
+      if (!abort.signal.aborted) await this.fail(id, runId, message, stepId);
     } finally {
       clearInterval(heartbeat);
+      stopListening();
       await fs.rm(workspace, { recursive: true, force: true });
     }
   }
 
-  private async fail(id: string, message: string, stepId?: string): Promise<void> {
-    await this.tasks.finish(id, 'failed', { message: `Run completed with status: failed`, error: { name: 'Error', message }, stepId, status: 'failed' });
+  private async fail(id: string, runId: string, message: string, stepId?: string): Promise<void> {
+    await this.tasks.finish(id, runId, 'failed', { message: `Run completed with status: failed`, error: { name: 'Error', message }, stepId, status: 'failed' });
   }
 }

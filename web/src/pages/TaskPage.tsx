@@ -138,6 +138,9 @@ function TaskView({ task }: { task: ScaffolderTask }) {
   const retry = useMutation({
     mutationFn: () => retryTask(task.id),
     onSuccess: () => {
+      // The run is open again now: the stream's events of the new run must not lose to the
+      // cancelled or failed status the page last fetched while the task is fetched again.
+      queryClient.setQueryData<ScaffolderTask>(['task', task.id], (t) => t && { ...t, status: 'open' });
       run.reopen();
       refreshTask();
     },
