@@ -29,10 +29,11 @@ export class PaveClient {
   }
 
   /** The answer as it came, for streaming; throws only when Pave cannot be reached. */
-  async fetch(method: string, path: string, body?: unknown): Promise<Response> {
+  async fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     try {
       return await fetch(this.server + path, {
         method,
+        signal,
         headers: {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -60,7 +61,7 @@ export function apiError(res: Response, body: unknown, what: string): PaveApiErr
   return new PaveApiError(undefined, res.status, `${res.status} ${res.statusText} from ${what}`);
 }
 
-function safeJson(text: string): unknown {
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

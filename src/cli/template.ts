@@ -5,9 +5,9 @@ import yaml from 'yaml';
 import { EntityValidator } from '../catalog/index.ts';
 import { addTemplateCheck, BUILTIN_ACTION_IDS, readDirectoryContents } from '../scaffolder/index.ts';
 import { validateFiles } from './catalog.ts';
-import { PaveClient } from './client.ts';
+import { apiError, PaveClient, safeJson } from './client.ts';
 
-interface TaskEvent {
+export interface TaskEvent {
   id: number;
   type: 'log' | 'completion' | 'cancelled' | 'recovered';
   body: { message: string; stepId?: string; status?: string; output?: { links?: { title?: string; url?: string; entityRef?: string }[]; text?: { title?: string; content?: string }[] }; error?: { message: string } };
@@ -34,6 +34,46 @@ function printEvent(e: TaskEvent): void {
   }
 }
 
+/**
+ * Follows a run over its server-sent event stream until `onEvent` says it is over. A stream that
+ * ends early (Pave restarted, a proxy timed out) is opened again from the last event seen.
+ */
+export async function followEvents(client: PaveClient, id: string, onEvent: (e: TaskEvent) => boolean): Promise<void> {
+  let after = 0;
+  for (let attempt = 0; ; attempt++) {
+    const stop = new AbortController();
+    const res = await client.fetch('GET', `/api/scaffolder/v2/tasks/${encodeURIComponent(id)}/eventstream?after=${after}`, undefined, stop.signal);
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      throw apiError(res, text ? safeJson(text) : undefined, 'GET the event stream');
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+          buffer = buffer.slice(end + 2);
+          if (!data) continue;
+          const e = JSON.parse(data) as TaskEvent;
+          after = e.id;
+          attempt = 0;
+          if (onEvent(e)) return;
+        }
+      }
+    } finally {
+      stop.abort();
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+  }
+}
+
 /** `pave template run|dry-run|validate`. */
 export function templateCommands(program: Command): void {
   const template = program.command('template').description('Run golden-path templates (Backstage scaffolder v1beta3)');
@@ -52,23 +92,12 @@ export function templateCommands(program: Command): void {
       const { id } = await client.request<{ id: string }>('POST', '/api/scaffolder/v2/tasks', { templateRef: ref, values: readValues(opts.values, opts.set), secrets });
       console.log(`task ${id}`);
       if (!opts.follow) return;
-      // Long polling, as Backstage's client does without an event stream.
-      let after = 0;
-      for (;;) {
-        const events = await client.request<TaskEvent[]>('GET', `/api/scaffolder/v2/tasks/${id}/events?after=${after}`);
-        for (const e of events) {
-          after = e.id;
-          printEvent(e);
-          if (e.type === 'completion') {
-            if (e.body.status !== 'completed') process.exitCode = 1;
-            return;
-          }
-          if (e.type === 'cancelled') {
-            process.exitCode = 1;
-            return;
-          }
-        }
-      }
+      await followEvents(client, id, (e) => {
+        printEvent(e);
+        if (e.type === 'completion' && e.body.status !== 'completed') process.exitCode = 1;
+        if (e.type === 'cancelled') process.exitCode = 1;
+        return e.type === 'completion' || e.type === 'cancelled';
+      });
     });
 
   template
