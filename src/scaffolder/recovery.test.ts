@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { eventually, startTestPave, type TestPave } from '../testing/pave.ts';
+import { freshStore } from '../testing/db.ts';
+import { scaffolderMigrations } from './migrations.ts';
 import { TaskStore } from './tasks.ts';
 
 const template = (name: string, recovery: string) => `apiVersion: scaffolder.backstage.io/v1beta3
@@ -109,9 +111,10 @@ test('a run cancelled and retried at once: the cancelled run stops and writes no
 });
 
 test('only the live run of a task may beat, write its log or end it', async () => {
-  const p = await startTestPave();
+  // A bare store: no worker of a running Pave claims the task before the test does.
+  const { store, close } = await freshStore(scaffolderMigrations);
   try {
-    const tasks = new TaskStore(p.store);
+    const tasks = new TaskStore(store);
     const id = await tasks.create({ apiVersion: 'scaffolder.backstage.io/v1beta3', steps: [], output: {}, parameters: {}, user: {}, templateInfo: { entityRef: 'template:default/x', baseUrl: 'file:///x/' } }, undefined, {});
     const [first] = await tasks.claim(1, 30);
     assert.equal(first.task.id, id);
@@ -129,6 +132,6 @@ test('only the live run of a task may beat, write its log or end it', async () =
     assert.equal(await tasks.finish(id, second.runId, 'completed', { message: 'new' }), true, 'the live run ends it');
     assert.equal((await tasks.get(id)).status, 'completed');
   } finally {
-    await p.close();
+    await close();
   }
 });
