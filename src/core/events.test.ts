@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freshStore } from '../testing/db.ts';
-import { EventLog, eventMigrations } from './events.ts';
+import { EventLog, eventMigrations, nextEvents } from './events.ts';
 import type { Store } from './store.ts';
 
 describe('event log', () => {
@@ -74,6 +74,58 @@ describe('event log', () => {
     const last = await events.read({ after: cursor });
     seen.push(...last.items.map((e) => e.subject));
     assert.deepEqual([...seen].sort(), ['quick-0', 'quick-1', 'quick-2', 'quick-3', 'quick-4', 'slow']);
+  });
+
+  test('nextEvents: events of the types asked for, and a cursor that passes the others', async () => {
+    const start = (await nextEvents(store, 0, ['%'], 100_000)).cursor;
+    await store.tx((q) =>
+      events.append(q, [
+        { type: 'catalog.entity.added', subject: 'a' },
+        { type: 'docs.built', subject: 'a' },
+        { type: 'catalog.entity.changed', subject: 'b' },
+        { type: 'git.pushed', subject: 'git:acme/x' },
+      ]),
+    );
+    const first = await nextEvents(store, start, ['catalog.entity.%'], 1);
+    assert.deepEqual(first.events.map((e) => [e.type, e.subject]), [['catalog.entity.added', 'a']], 'one at a time');
+    assert.equal(first.cursor, first.events[0].id, 'the cursor stops at the last one returned');
+    const second = await nextEvents(store, first.cursor, ['catalog.entity.%'], 10);
+    assert.deepEqual(second.events.map((e) => e.subject), ['b']);
+    const none = await nextEvents(store, second.cursor, ['catalog.entity.%'], 10);
+    assert.deepEqual(none.events, [], 'nothing more of those types');
+    assert.ok(none.cursor > second.cursor, 'and the cursor passes the git.pushed that is not asked for');
+    assert.equal((await nextEvents(store, none.cursor, ['catalog.entity.%'], 10)).cursor, none.cursor, 'an empty log after the cursor keeps it');
+  });
+
+  test('nextEvents never passes over an event that writers commit while a reader reads', async () => {
+    const types = ['catalog.entity.%'];
+    let cursor = (await nextEvents(store, 0, ['%'], 100_000)).cursor;
+    const wanted: string[] = [];
+    const seen: string[] = [];
+    let done = false;
+    const reader = (async () => {
+      while (!done) {
+        const batch = await nextEvents(store, cursor, types, 50);
+        seen.push(...batch.events.map((e) => e.subject));
+        cursor = batch.cursor;
+      }
+    })();
+    // Writers of other types keep the newest id moving while the wanted ones commit.
+    await Promise.all(
+      Array.from({ length: 4 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 40; i++) {
+            const subject = `w${w}-${i}`;
+            if (i % 3 === 0) wanted.push(subject);
+            await store.tx((q) => events.append(q, [{ type: i % 3 === 0 ? 'catalog.entity.added' : 'docs.built', subject }]));
+          }
+        })(),
+      ),
+    );
+    done = true;
+    await reader;
+    seen.push(...(await nextEvents(store, cursor, types, 10_000)).events.map((e) => e.subject));
+    assert.deepEqual([...seen].sort(), [...wanted].sort(), 'every wanted event read once');
   });
 
   test('a malformed cursor is refused with a stable code', async () => {

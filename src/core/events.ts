@@ -120,6 +120,28 @@ export class EventLog {
   }
 }
 
+/**
+ * The next batch of events of some types after `cursor` (types as LIKE patterns, e.g.
+ * `catalog.entity.%`), for a reader that keeps its own cursor, and where its cursor may move:
+ * past the last event returned, or, when none is, past every event committed so far.
+ *
+ * One statement, so one snapshot: with the event asked for in one statement and the newest id in
+ * another, an event committed between the two was passed over without being read.
+ */
+export async function nextEvents(q: Queryable, cursor: number, typePatterns: string[], limit: number): Promise<{ events: { id: number; type: string; subject: string }[]; cursor: number }> {
+  const rows = await q.query<{ newest: number; id: number | null; type: string | null; subject: string | null }>(
+    `select m.newest, e.id, e.type, e.subject
+     from (select coalesce(max(id), $1)::int8 as newest from pave_events where id > $1) m
+     left join lateral (
+       select id, type, subject from pave_events where id > $1 and type like any($2::text[]) order by id limit $3
+     ) e on true
+     order by e.id`,
+    [cursor, typePatterns, limit],
+  );
+  const events = rows.filter((r) => r.id !== null).map((r) => ({ id: Number(r.id), type: r.type!, subject: r.subject! }));
+  return { events, cursor: events.length ? events[events.length - 1].id : Number(rows[0]?.newest ?? cursor) };
+}
+
 function encodeCursor(id: number): string {
   return Buffer.from(JSON.stringify({ id })).toString('base64url');
 }

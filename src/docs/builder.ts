@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CoalescedRunner } from '../core/coalesce.ts';
 import type { DocsConfig } from '../core/config.ts';
 import { errorMessage, isPaveError } from '../core/errors.ts';
-import type { EventLog } from '../core/events.ts';
+import { nextEvents, type EventLog } from '../core/events.ts';
 import type { JobQueue } from '../core/jobs.ts';
 import type { Queryable, Store } from '../core/store.ts';
 import { refKey } from '../catalog/refs.ts';
@@ -99,15 +99,12 @@ export class DocsBuilder {
       // One replica at a time reads the changes; the others skip this round.
       const [state] = await q.query<{ event_cursor: number }>(`select event_cursor from docs_state where id = 'catalog' for update skip locked`);
       if (!state) return false;
-      const rows = await q.query<{ id: number; type: string; subject: string }>(
-        `select id, type, subject from pave_events where id > $1
-           and type in ('catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed', 'catalog.entity.refreshed', 'git.pushed')
-         order by id limit $2`,
-        [state.event_cursor, EVENT_BATCH],
+      const { events: rows, cursor } = await nextEvents(
+        q,
+        Number(state.event_cursor),
+        ['catalog.entity.added', 'catalog.entity.changed', 'catalog.entity.removed', 'catalog.entity.refreshed', 'git.pushed'],
+        EVENT_BATCH,
       );
-      const [last] = rows.length
-        ? [rows[rows.length - 1]]
-        : await q.query<{ id: number }>('select coalesce(max(id), $1)::int8 as id from pave_events where id > $1', [state.event_cursor]);
       if (rows.length) {
         const keys = [...new Set(rows.filter((r) => r.type !== 'git.pushed').map((r) => refKey(r.subject)))];
         // A push to a Pave-hosted repository rebuilds the docs of the entity it belongs to.
@@ -129,7 +126,7 @@ export class DocsBuilder {
           await this.deps.jobs.enqueue(BUILD_JOB, { entityKey: a.key }, { dedupeKey: `${BUILD_JOB}:${a.key}` }, q);
         }
       }
-      if (Number(last.id) !== Number(state.event_cursor)) await q.query(`update docs_state set event_cursor = $1 where id = 'catalog'`, [last.id]);
+      if (cursor !== Number(state.event_cursor)) await q.query(`update docs_state set event_cursor = $1 where id = 'catalog'`, [cursor]);
       return rows.length === EVENT_BATCH;
     });
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CoalescedRunner } from '../core/coalesce.ts';
-import type { EventLog } from '../core/events.ts';
+import { nextEvents, type EventLog } from '../core/events.ts';
 import type { Queryable, Store } from '../core/store.ts';
 import { collateEntities } from './catalog-collator.ts';
 import { bumpGeneration, lockSearchWrites } from './service.ts';
@@ -84,17 +84,13 @@ export class SearchIndexer {
       // One replica at a time moves the cursor; the others skip this round.
       const [state] = await q.query<{ event_cursor: number }>('select event_cursor from search_state where indexer = $1 for update skip locked', [INDEXER]);
       if (!state) return false;
-      const rows = await q.query<{ id: number; subject: string }>(
-        `select id, subject from pave_events where id > $1 and type like 'catalog.entity.%' order by id limit $2`,
-        [state.event_cursor, BATCH],
-      );
-      const [last] = rows.length ? [rows[rows.length - 1]] : await q.query<{ id: number }>(`select coalesce(max(id), $1)::int8 as id from pave_events where id > $1`, [state.event_cursor]);
+      const { events: rows, cursor } = await nextEvents(q, Number(state.event_cursor), ['catalog.entity.%'], BATCH);
       if (rows.length) {
         await lockSearchWrites(q);
         await collateEntities(q, [...new Set(rows.map((r) => r.subject.toLowerCase()))]);
         await bumpGeneration(q, INDEXER);
       }
-      if (Number(last.id) !== Number(state.event_cursor)) await q.query('update search_state set event_cursor = $2 where indexer = $1', [INDEXER, last.id]);
+      if (cursor !== Number(state.event_cursor)) await q.query('update search_state set event_cursor = $2 where indexer = $1', [INDEXER, cursor]);
       return rows.length === BATCH;
     });
   }
