@@ -66,10 +66,11 @@ describe('several processes on one PostgreSQL', () => {
     const id = await queue.enqueue('test.count', { sleepMs: 60_000 });
     await eventually(async () => ((await queue.get(id)).lockedBy ? true : undefined), 10_000, 'the victim to claim the job');
     victim.kill('SIGKILL');
+    // The survivor takes the job over as soon as the lease has run out, maybe as it starts: the
+    // job is shortened before, so the survivor never runs the victim's 60 s.
+    await store.query(`update pave_jobs set payload = '{"sleepMs": 5}' where id = $1`, [id]);
     const survivor = await spawnNode(['test/e2e/fixtures/job-worker.ts'], { DATABASE_URL: pg.databaseUrl, WORKER_NAME: 'survivor', LEASE_MS: '1000' });
     children.push(survivor);
-    // The survivor may start after the lease ran out; it then runs the 60 s job: shorten it.
-    await store.query(`update pave_jobs set payload = '{"sleepMs": 5}' where id = $1`, [id]);
     const job = await queue.waitFor(id, 20_000);
     assert.equal(job.status, 'succeeded');
     assert.equal(job.result, 'survivor');
