@@ -120,6 +120,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   }
   phase('migrations');
   const events = new EventLog(store);
+  await events.listenAcrossProcesses();
   const jobs = new JobQueue(store, events, log.child({ component: 'jobs' }), {
     concurrency: config.jobs.concurrency,
     leaseMs: config.jobs.leaseSeconds * 1000,
@@ -245,6 +246,7 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
   // Work starts once the server answers: on the embedded store a long first import would
   // otherwise hold the one connection while start-up waits behind it.
   await jobs.start();
+  await scaffolding.tasks.listenAcrossProcesses(() => scaffolding.worker.kick());
   scaffolding.worker.start();
   void loadRules();
   if (opts.waitForCatalog) await waitForLocations(store);
@@ -261,6 +263,8 @@ export async function startPave(opts: StartOptions = {}): Promise<PaveInstance> 
       await indexer.stop();
       await docs.stop();
       await audit.stop();
+      events.stopListening();
+      scaffolding.tasks.stopListening();
       await store.close();
       log.info('Pave stopped');
     })());

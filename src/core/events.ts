@@ -58,6 +58,9 @@ export const eventMigrations = [
   },
 ];
 
+/** The NOTIFY channel of appends. */
+const EVENTS_CHANNEL = 'pave_events';
+
 // Names the lock that orders appends; any fixed number shared by every replica.
 const APPEND_LOCK = 7_007_002;
 
@@ -67,6 +70,7 @@ const APPEND_LOCK = 7_007_002;
  */
 export class EventLog {
   private readonly local = new EventEmitter();
+  private unlisten: (() => void) | undefined;
 
   constructor(private readonly store: Store) {
     this.local.setMaxListeners(100);
@@ -77,12 +81,26 @@ export class EventLog {
     // Appends take a lock held to commit, so ids are handed out in commit order: a reader that
     // has seen id N will never later find a smaller id committed behind it. Callers append last
     // in their transaction, which keeps the lock short.
-    await q.query('select pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    // The NOTIFY is delivered at commit, to every replica listening (see listenAcrossProcesses).
+    await q.query(`select pg_advisory_xact_lock($1), pg_notify('${EVENTS_CHANNEL}', '')`, [APPEND_LOCK]);
     await q.query(
       `insert into pave_events (type, subject, payload)
        select type, subject, payload from jsonb_to_recordset($1::jsonb) as x(type text, subject text, payload jsonb)`,
       [JSON.stringify(events.map((e) => ({ ...e, payload: e.payload ?? {} })))],
     );
+  }
+
+  /**
+   * Tells this process's listeners of events committed by any process on the same database, so
+   * readers of the log (the search indexer, the docs builder) wake at once on every replica.
+   */
+  async listenAcrossProcesses(): Promise<void> {
+    this.unlisten ??= await this.store.listen(EVENTS_CHANNEL, () => this.local.emit('*'));
+  }
+
+  stopListening(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
   }
 
   /** Tells in-process listeners that events were committed (call after the transaction). */

@@ -131,6 +131,9 @@ export interface JobQueueOptions {
  * `FOR UPDATE SKIP LOCKED` under a lease, so several Pave processes on one PostgreSQL share the
  * work and a job whose worker died is claimed again once its lease runs out.
  */
+/** The NOTIFY channel of enqueued jobs. */
+const JOBS_CHANNEL = 'pave_jobs';
+
 export class JobQueue {
   readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly handlers = new Map<string, JobHandler>();
@@ -142,6 +145,7 @@ export class JobQueue {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  private unlisten: (() => void) | undefined;
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -166,12 +170,15 @@ export class JobQueue {
   }
 
   async enqueue(kind: string, payload: Record<string, unknown>, options: EnqueueOptions = {}, q: Queryable = this.store): Promise<number> {
+    // The NOTIFY (delivered at commit) wakes the workers of every replica.
     const [row] = await q.query<{ id: number }>(
-      `insert into pave_jobs (kind, payload, dedupe_key, run_at, max_attempts)
-       values ($1, $2::jsonb, $3, coalesce($4::timestamptz, now()), $5)
-       on conflict (dedupe_key) where status = 'queued'
-       do update set run_at = least(pave_jobs.run_at, excluded.run_at), payload = excluded.payload, updated_at = now()
-       returning id`,
+      `with queued as (
+         insert into pave_jobs (kind, payload, dedupe_key, run_at, max_attempts)
+         values ($1, $2::jsonb, $3, coalesce($4::timestamptz, now()), $5)
+         on conflict (dedupe_key) where status = 'queued'
+         do update set run_at = least(pave_jobs.run_at, excluded.run_at), payload = excluded.payload, updated_at = now()
+         returning id)
+       select id, pg_notify('${JOBS_CHANNEL}', '') from queued`,
       [kind, JSON.stringify(payload), options.dedupeKey ?? null, options.runAt?.toISOString() ?? null, options.maxAttempts ?? 5],
     );
     this.kick();
@@ -252,6 +259,7 @@ export class JobQueue {
     }
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(this.opts.leaseMs / 3, 50));
     this.heartbeat.unref();
+    this.unlisten = await this.store.listen(JOBS_CHANNEL, () => this.kick());
     void this.loop();
   }
 
@@ -262,6 +270,7 @@ export class JobQueue {
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
+    this.unlisten?.();
     this.wake?.();
     if (this.timer) clearTimeout(this.timer);
     const all = Promise.allSettled([...this.running.values()]);

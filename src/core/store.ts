@@ -18,6 +18,13 @@ export interface Queryable {
 export interface Store extends Queryable {
   readonly backend: 'pglite' | 'postgres';
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `fn` for every NOTIFY on `channel` (a lower-case name), from this process or any other
+   * on the same database, once the notifying transaction commits. After a lost connection to
+   * PostgreSQL is made again, `fn` is called once with no payload: notifications may have been
+   * missed. Returns the unsubscribe.
+   */
+  listen(channel: string, fn: (payload: string | undefined) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -27,7 +34,64 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly listeners = new Map<string, Set<(payload: string | undefined) => void>>();
+  private listener: Promise<pg.Client> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly connectionString: string,
+  ) {}
+
+  async listen(channel: string, fn: (payload: string | undefined) => void): Promise<() => void> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`Invalid channel name "${channel}"`);
+    let fns = this.listeners.get(channel);
+    const first = !fns;
+    if (!fns) this.listeners.set(channel, (fns = new Set()));
+    fns.add(fn);
+    if (first) await this.onListener((client) => client.query(`listen ${channel}`));
+    return () => void fns.delete(fn);
+  }
+
+  /** Statements on the listening connection, one at a time (a pg client takes one query at a time). */
+  private listenerQueue: Promise<unknown> = Promise.resolve();
+  private onListener(fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
+    const next = this.listenerQueue.then(async () => void (await fn(await this.listenerClient())));
+    this.listenerQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** One connection per process holds every LISTEN; it is made again when it is lost. */
+  private listenerClient(): Promise<pg.Client> {
+    this.listener ??= (async () => {
+      const client = new pg.Client({ connectionString: this.connectionString });
+      client.on('notification', (n) => {
+        for (const fn of this.listeners.get(n.channel) ?? []) fn(n.payload || undefined);
+      });
+      client.on('error', () => undefined);
+      client.on('end', () => {
+        this.listener = undefined;
+        if (!this.closed) void this.relisten(1);
+      });
+      await client.connect();
+      return client;
+    })();
+    this.listener.catch(() => (this.listener = undefined));
+    return this.listener;
+  }
+
+  private async relisten(attempt: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 10_000)).unref());
+    if (this.closed) return;
+    try {
+      await this.onListener(async (client) => {
+        for (const channel of this.listeners.keys()) await client.query(`listen ${channel}`);
+      });
+      for (const fns of this.listeners.values()) for (const fn of fns) fn(undefined);
+    } catch {
+      void this.relisten(attempt + 1);
+    }
+  }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(sql, params as any[])).rows as T[];
@@ -57,6 +121,10 @@ class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.then((c) => c.end()).catch(() => undefined);
     await this.pool.end();
   }
 }
@@ -64,6 +132,11 @@ class PostgresStore implements Store {
 class PgliteStore implements Store {
   readonly backend = 'pglite' as const;
   constructor(private readonly db: PGlite) {}
+
+  async listen(channel: string, fn: (payload: string | undefined) => void): Promise<() => void> {
+    const unlisten = await this.db.listen(channel, (payload) => fn(payload || undefined));
+    return () => void unlisten().catch(() => undefined);
+  }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.db.query<T>(sql, params as any[])).rows;
@@ -100,7 +173,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     // An idle client that loses its server must not crash the process.
     pool.on('error', () => undefined);
-    const store = new PostgresStore(pool);
+    const store = new PostgresStore(pool, opts.databaseUrl);
     await store.query('select 1');
     return store;
   }

@@ -17,7 +17,8 @@ import { collateDocs, removeDocsFromSearch } from './search-collator.ts';
 
 export const BUILD_JOB = 'docs.build';
 const EVENT_BATCH = 2000;
-const POLL_MS = 1000;
+// A safety net only: every append NOTIFYs, and the log's listeners wake at once (EventLog).
+const POLL_MS = 5000;
 const SCHEDULE_MS = 60_000;
 
 export interface BuildOutcome {

@@ -52,7 +52,7 @@ export function createScaffolder(deps: {
   }
   const actions = new Map(list.map((a) => [a.id, a]));
   const tasks = new TaskStore(deps.store);
-  const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: deps.config.takeOverAfterSeconds, heartbeatMs: 1000, pollMs: 1000, reclaimAtStart: deps.store.backend === 'pglite', workDir: deps.workDir });
+  const worker = new TaskWorker(tasks, actions, deps.log, { concurrency: deps.config.concurrency, staleSeconds: deps.config.takeOverAfterSeconds, heartbeatMs: 1000, pollMs: 5000, reclaimAtStart: deps.store.backend === 'pglite', workDir: deps.workDir });
   const scaffolder = new Scaffolder({ catalog: deps.catalog, repos: deps.repos, tasks, actions, log: deps.log, workDir: deps.workDir, kick: () => worker.kick() });
   addTemplateCheck(deps.catalog.validator, new Set(actions.keys()));
   return { actions, tasks, worker, scaffolder };

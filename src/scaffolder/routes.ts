@@ -17,6 +17,9 @@ definePermission({ name: 'scaffolder.task.cancel', action: 'update', resourceTyp
 definePermission({ name: 'scaffolder.action.read', action: 'read', description: 'List the actions templates can use' });
 
 const tags = ['scaffolder'];
+// Readers of a run's events wake on each new one, from any replica (TaskStore.listenAcrossProcesses);
+// they also look now and then, in case a notification was lost with a connection.
+const FALLBACK_POLL_MS = 5000;
 const READ_ENTITY = 'catalog.entity.read';
 const TaskParams = Type.Object({ taskId: Type.String() });
 const ScaffoldBody = Type.Object({
@@ -113,11 +116,11 @@ export async function scaffolderRoutes(
             clearTimeout(t);
             resolve();
           });
-          // Other replicas write events too: look again now and then.
+          // Other replicas' events arrive by NOTIFY too; this is a safety net.
           const t = setTimeout(() => {
             off();
             resolve();
-          }, 500);
+          }, FALLBACK_POLL_MS);
         });
       }
     },
@@ -159,7 +162,7 @@ export async function scaffolderRoutes(
         }
       };
       const off = tasks.onEvents(req.params.taskId, () => void send());
-      const poll = setInterval(() => void send(), 1000);
+      const poll = setInterval(() => void send(), FALLBACK_POLL_MS);
       const end = () => {
         if (closed) return;
         closed = true;

@@ -44,6 +44,10 @@ export interface TaskEvent {
 }
 
 const stopSignal = (taskId: string) => `stop:${taskId}`;
+const ALL_TASKS = 'all';
+
+/** NOTIFY channels: every replica hears them at commit (TaskStore.listenAcrossProcesses). */
+const CHANNELS = { tasks: 'pave_tasks', events: 'pave_task_events', stop: 'pave_task_stop' } as const;
 
 const toTask = (r: any): Task => ({
   id: r.id,
@@ -58,6 +62,7 @@ const toEvent = (r: any): TaskEvent => ({ id: Number(r.id), taskId: r.task_id, t
 /** Tasks and their event streams, in the store; in-process listeners hear new events at once. */
 export class TaskStore {
   private readonly local = new EventEmitter();
+  private unlisten: (() => void)[] = [];
 
   constructor(private readonly store: Store) {
     this.local.setMaxListeners(1000);
@@ -65,7 +70,11 @@ export class TaskStore {
 
   async create(spec: TaskSpec, createdBy: string | undefined, secrets: Record<string, string>): Promise<string> {
     const id = randomUUID();
-    await this.store.query('insert into scaffolder_tasks (id, spec, created_by, secrets) values ($1, $2::jsonb, $3, $4::jsonb)', [id, JSON.stringify(spec), createdBy ?? null, JSON.stringify(secrets)]);
+    await this.store.query(
+      `with created as (insert into scaffolder_tasks (id, spec, created_by, secrets) values ($1, $2::jsonb, $3, $4::jsonb) returning id)
+       select pg_notify('${CHANNELS.tasks}', id::text) from created`,
+      [id, JSON.stringify(spec), createdBy ?? null, JSON.stringify(secrets)],
+    );
     return id;
   }
 
@@ -133,8 +142,9 @@ export class TaskStore {
    */
   async finish(id: string, runId: string, status: 'completed' | 'failed', completion: TaskEvent['body'], output?: unknown): Promise<boolean> {
     const rows = await this.store.query(
-      `with done as (update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and run_id = $5 and status = 'processing' returning id)
-       insert into scaffolder_task_events (task_id, event_type, body) select id, 'completion', $4::jsonb from done returning id`,
+      `with done as (update scaffolder_tasks set status = $2, output = $3::jsonb, secrets = null where id = $1 and run_id = $5 and status = 'processing' returning id),
+       completion as (insert into scaffolder_task_events (task_id, event_type, body) select id, 'completion', $4::jsonb from done returning task_id)
+       select pg_notify('${CHANNELS.events}', task_id::text) from completion`,
       [id, status, JSON.stringify(output ?? null), JSON.stringify(completion), runId],
     );
     if (rows.length > 0) this.local.emit(id);
@@ -147,6 +157,7 @@ export class TaskStore {
     await this.store.tx(async (q) => {
       await q.query(`update scaffolder_tasks set status = 'cancelled', secrets = null where id = $1 and status in ('open', 'processing')`, [id]);
       await this.appendIn(q, id, 'cancelled', { message: 'Run cancelled' });
+      await q.query(`select pg_notify('${CHANNELS.stop}', $1)`, [id]);
     });
     this.local.emit(id);
     this.local.emit(stopSignal(id));
@@ -165,6 +176,7 @@ export class TaskStore {
         secrets ? JSON.stringify(secrets) : null,
       ]);
       await this.appendIn(q, id, 'recovered', { message: 'Retrying the run from the start' });
+      await q.query(`select pg_notify('${CHANNELS.stop}', $1), pg_notify('${CHANNELS.tasks}', $1)`, [id]);
     });
     this.local.emit(id);
     // A run of the cancelled task may still be winding down here: it is not the live one any more.
@@ -172,7 +184,11 @@ export class TaskStore {
   }
 
   private async appendIn(q: Queryable, taskId: string, type: TaskEventType, body: TaskEvent['body']): Promise<void> {
-    await q.query('insert into scaffolder_task_events (task_id, event_type, body) values ($1, $2, $3::jsonb)', [taskId, type, JSON.stringify(body)]);
+    await q.query(
+      `with appended as (insert into scaffolder_task_events (task_id, event_type, body) values ($1, $2, $3::jsonb) returning task_id)
+       select pg_notify('${CHANNELS.events}', task_id::text) from appended`,
+      [taskId, type, JSON.stringify(body)],
+    );
   }
 
   /**
@@ -194,10 +210,13 @@ export class TaskStore {
       written = written.then(async () => {
         try {
           await this.store.query(
-            `insert into scaffolder_task_events (task_id, event_type, body)
-             select $1, e.type, e.body::jsonb from unnest($2::text[], $3::text[]) with ordinality as e(type, body, n)
-             where exists (select 1 from scaffolder_tasks where id = $1 and run_id = $4)
-             order by e.n`,
+            `with appended as (
+               insert into scaffolder_task_events (task_id, event_type, body)
+               select $1, e.type, e.body::jsonb from unnest($2::text[], $3::text[]) with ordinality as e(type, body, n)
+               where exists (select 1 from scaffolder_tasks where id = $1 and run_id = $4)
+               order by e.n
+               returning task_id)
+             select pg_notify('${CHANNELS.events}', task_id::text) from appended`,
             [taskId, rows.map((r) => r.type), rows.map((r) => r.body), runId],
           );
           this.local.emit(taskId);
@@ -227,6 +246,25 @@ export class TaskStore {
     return rows.map(toEvent);
   }
 
+  /**
+   * Hears what other processes on the same database do to tasks: new events (readers of a
+   * stream here wake at once), a cancel or retry (a run here stops at once), and a task to run
+   * (`onTaskToRun`, the worker's kick).
+   */
+  async listenAcrossProcesses(onTaskToRun: () => void): Promise<void> {
+    if (this.unlisten.length) return;
+    this.unlisten = await Promise.all([
+      this.store.listen(CHANNELS.events, (taskId) => (taskId ? this.local.emit(taskId) : this.local.emit(ALL_TASKS))),
+      this.store.listen(CHANNELS.stop, (taskId) => taskId && this.local.emit(stopSignal(taskId))),
+      this.store.listen(CHANNELS.tasks, () => onTaskToRun()),
+    ]);
+  }
+
+  stopListening(): void {
+    for (const off of this.unlisten) off();
+    this.unlisten = [];
+  }
+
   /** Calls `listener` when a run of the task in this process must stop at once (cancelled, or retried); other replicas learn it from their heartbeat. */
   onStop(taskId: string, listener: () => void): () => void {
     this.local.on(stopSignal(taskId), listener);
@@ -236,6 +274,11 @@ export class TaskStore {
   /** Calls `listener` when the task has new events in this process (other replicas: poll). */
   onEvents(taskId: string, listener: () => void): () => void {
     this.local.on(taskId, listener);
-    return () => this.local.off(taskId, listener);
+    // After a lost connection to the database, every reader looks again.
+    this.local.on(ALL_TASKS, listener);
+    return () => {
+      this.local.off(taskId, listener);
+      this.local.off(ALL_TASKS, listener);
+    };
   }
 }

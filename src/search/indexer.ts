@@ -7,7 +7,8 @@ import { bumpGeneration, lockSearchWrites } from './service.ts';
 
 const INDEXER = 'catalog';
 // Other replicas' changes arrive through the event log; this replica's are announced at once.
-const POLL_MS = 500;
+// A safety net only: every append NOTIFYs, and the log's listeners wake at once (EventLog).
+const POLL_MS = 5000;
 const BATCH = 2000;
 
 /**
