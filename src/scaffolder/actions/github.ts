@@ -5,7 +5,7 @@ import { badInput, conflict, errorMessage, notFound } from '../../core/errors.ts
 import { defineAction, type ActionContext, type TemplateAction } from '../action.ts';
 import {
   applyWorkspace,
-  cloneWithToken,
+  cloneToPropose,
   commitAuthor,
   once,
   pushWithToken,
@@ -292,15 +292,13 @@ function githubApi(target: ScmTarget, token: ScmToken, signal?: AbortSignal): Sc
 /** Creates the repository in the owner's organization, or for the token's user when the owner is a user. */
 async function createRepository(ctx: ActionContext<GithubInput>, api: ScmApi, target: ScmTarget, input: GithubInput): Promise<{ cloneUrl: string; htmlUrl: string }> {
   const { host, owner, repo } = target;
-  const account = await api.request<{ type: string }>('GET', `/users/${enc(owner)}`).catch((e) => {
-    if (scmStatusOf(e) === 404) throw notFound('SCM_OWNER_NOT_FOUND', `GitHub ${host} has no organization or user "${owner}" (the owner in repoUrl "${input.repoUrl}")`, { host, owner });
-    throw e;
+  const account = await api.request<{ type: string }>('GET', `/users/${enc(owner)}`, undefined, {
+    notFound: () => notFound('SCM_OWNER_NOT_FOUND', `GitHub ${host} has no organization or user "${owner}" (the owner in repoUrl "${input.repoUrl}")`, { host, owner }),
   });
   const team = teamOf(input.access, owner);
   if (team) {
-    await api.request('GET', `/orgs/${enc(owner)}/teams/${enc(team)}`).catch((e) => {
-      if (scmStatusOf(e) === 404) throw notFound('SCM_TEAM_NOT_FOUND', `GitHub ${host} has no team "${team}" in the organization ${owner} (access "${input.access}")`, { host, owner, team });
-      throw e;
+    await api.request('GET', `/orgs/${enc(owner)}/teams/${enc(team)}`, undefined, {
+      notFound: () => notFound('SCM_TEAM_NOT_FOUND', `GitHub ${host} has no team "${team}" in the organization ${owner} (access "${input.access}")`, { host, owner, team }),
     });
   }
   const org = account.type === 'Organization';
@@ -501,21 +499,15 @@ export function publishGithubPullRequest(deps: NativePublishDeps): TemplateActio
       const token = requireScmToken(target, input.token, PR_ID);
       const api = githubApi(target, token, ctx.signal);
       const repoPath = `/repos/${enc(owner)}/${enc(repo)}`;
-      const info = await api.request<{ default_branch: string; clone_url: string }>('GET', repoPath).catch((e) => {
-        if (scmStatusOf(e) === 404) throw notFound('SCM_REPO_NOT_FOUND', `GitHub ${host} has no repository ${owner}/${repo} the token can see (repoUrl "${input.repoUrl}")`, { host, owner, repo });
-        throw e;
+      const info = await api.request<{ default_branch: string; clone_url: string }>('GET', repoPath, undefined, {
+        notFound: () => notFound('SCM_REPO_NOT_FOUND', `GitHub ${host} has no repository ${owner}/${repo} the token can see (repoUrl "${input.repoUrl}")`, { host, owner, repo }),
       });
       const base = input.targetBranchName ?? info.default_branch;
       const openPull = async () => (await api.request<{ number: number; html_url: string }[]>('GET', `${repoPath}/pulls?state=open&head=${enc(`${owner}:${input.branchName}`)}`))[0];
       await once(ctx, `${PR_ID}:push:${host}/${owner}/${repo}:${input.branchName}`, async () => {
         const remote = { remoteUrl: info.clone_url, username: 'x-access-token', token, target };
-        const dir = await ctx.createTemporaryDirectory();
-        await cloneWithToken({ ...remote, dir, branch: base });
-        const exists = await workspaceGit(dir, ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${input.branchName}`]).then(
-          () => true,
-          () => false,
-        );
-        if (exists && !input.update) {
+        const { dir, branchExists } = await cloneToPropose(ctx, remote, base, input.branchName);
+        if (branchExists && !input.update) {
           const pull = await openPull();
           throw conflict(
             'SCM_BRANCH_EXISTS',

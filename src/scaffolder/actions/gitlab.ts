@@ -4,7 +4,7 @@ import { defineAction, type ActionContext, type TemplateAction } from '../action
 import type { NativePublishDeps } from './github.ts';
 import {
   applyWorkspace,
-  cloneWithToken,
+  cloneToPropose,
   commitAuthor,
   failedTo,
   once,
@@ -279,9 +279,8 @@ function gitlabApi(target: ScmTarget, token: ScmToken, signal?: AbortSignal): Sc
 /** Creates the project in the owner's namespace (or, with skipExisting, finds the one there). */
 async function createProject(api: ScmApi, target: ScmTarget, input: GitlabInput): Promise<GitlabProject & { created: boolean }> {
   const { host, owner, repo } = target;
-  const namespace = await api.request<{ id: number; kind: string }>('GET', `/namespaces/${enc(owner)}`).catch((e) => {
-    if (scmStatusOf(e) === 404) throw notFound('SCM_OWNER_NOT_FOUND', `GitLab ${host} has no group or user "${owner}" the token can see (the owner in repoUrl "${input.repoUrl}")`, { host, owner });
-    throw e;
+  const namespace = await api.request<{ id: number; kind: string }>('GET', `/namespaces/${enc(owner)}`, undefined, {
+    notFound: () => notFound('SCM_OWNER_NOT_FOUND', `GitLab ${host} has no group or user "${owner}" the token can see (the owner in repoUrl "${input.repoUrl}")`, { host, owner }),
   });
   const pick = (p: GitlabProject) => ({ id: p.id, path: p.path, http_url_to_repo: p.http_url_to_repo, default_branch: p.default_branch ?? null });
   if (input.skipExisting) {
@@ -446,9 +445,8 @@ export function publishGitlabMergeRequest(deps: NativePublishDeps): TemplateActi
       }
       const token = requireScmToken(target, input.token, MR_ID);
       const api = gitlabApi(target, token, ctx.signal);
-      const project = await api.request<{ id: number; default_branch?: string | null; http_url_to_repo: string; web_url: string }>('GET', `/projects/${enc(projectPath)}`).catch((e) => {
-        if (scmStatusOf(e) === 404) throw notFound('SCM_REPO_NOT_FOUND', `GitLab ${host} has no project ${projectPath} the token can see (repoUrl "${input.repoUrl}")`, { host, owner, repo });
-        throw e;
+      const project = await api.request<{ id: number; default_branch?: string | null; http_url_to_repo: string; web_url: string }>('GET', `/projects/${enc(projectPath)}`, undefined, {
+        notFound: () => notFound('SCM_REPO_NOT_FOUND', `GitLab ${host} has no project ${projectPath} the token can see (repoUrl "${input.repoUrl}")`, { host, owner, repo }),
       });
       const targetBranch = input.targetBranchName ?? project.default_branch;
       if (!targetBranch) throw badInput('SCM_BRANCH_UNKNOWN', `The project ${projectPath} on ${host} has no default branch (is it empty?): set targetBranchName`, { host, projectPath });
@@ -466,12 +464,7 @@ export function publishGitlabMergeRequest(deps: NativePublishDeps): TemplateActi
       const reviewerIds = input.reviewers === undefined ? undefined : (await Promise.all(input.reviewers.map(userId))).filter((id): id is number => id !== undefined);
       await once(ctx, `${MR_ID}:push:${host}/${projectPath}:${input.branchName}`, async () => {
         const remote = { remoteUrl: project.http_url_to_repo, username: 'oauth2', token, target };
-        const dir = await ctx.createTemporaryDirectory();
-        await cloneWithToken({ ...remote, dir, branch: targetBranch });
-        const exists = await workspaceGit(dir, ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${input.branchName}`]).then(
-          () => true,
-          () => false,
-        );
+        const { dir, branchExists: exists } = await cloneToPropose(ctx, remote, targetBranch, input.branchName);
         await workspaceGit(dir, ['checkout', '--quiet', '-B', input.branchName]);
         const action = input.commitAction ?? 'auto';
         if (action !== 'skip') await applyWorkspace(ctx, dir, { sourcePath: input.sourcePath || input.targetPath, targetPath: input.targetPath, remove: action === 'delete' });

@@ -207,6 +207,20 @@ export async function applyWorkspace(ctx: ActionContext<unknown>, cloneDir: stri
   await fs.cp(source, into, { recursive: true, filter: (f) => !f.split(path.sep).includes('.git') });
 }
 
+/**
+ * Clones `base` of the remote into a new folder, to propose the workspace as a change on
+ * `branch`; says whether that branch is on the remote already.
+ */
+export async function cloneToPropose(ctx: ActionContext<unknown>, remote: GitRemote, base: string, branch: string): Promise<{ dir: string; branchExists: boolean }> {
+  const dir = await ctx.createTemporaryDirectory();
+  await cloneWithToken({ ...remote, dir, branch: base });
+  const branchExists = await workspaceGit(dir, ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`]).then(
+    () => true,
+    () => false,
+  );
+  return { dir, branchExists };
+}
+
 /** True when the clone's working tree differs from its HEAD (after `git add --all`). */
 export async function stageAll(dir: string): Promise<boolean> {
   await workspaceGit(dir, ['add', '--all']);
@@ -261,7 +275,8 @@ export class ScmApi {
     private readonly signal?: AbortSignal,
   ) {}
 
-  async request<T = any>(method: string, apiPath: string, body?: unknown, opts: { accept?: string } = {}): Promise<T> {
+  /** `notFound` makes the error of a 404: the thing looked up, named as the caller knows it. */
+  async request<T = any>(method: string, apiPath: string, body?: unknown, opts: { accept?: string; notFound?: () => PaveError } = {}): Promise<T> {
     const call = `${method} ${apiPath}`;
     const service = SERVICE[this.target.kind];
     const signals = [AbortSignal.timeout(API_TIMEOUT_MS), ...(this.signal ? [this.signal] : [])];
@@ -292,6 +307,7 @@ export class ScmApi {
       // not JSON: the text is the message
     }
     if (res.ok) return parsed as T;
+    if (res.status === 404 && opts.notFound) throw opts.notFound();
     const said = scrub(serviceMessage(parsed), [this.token.value]);
     const details = { host: this.target.host, call, status: res.status, serviceMessage: said };
     if (res.status === 401 || (res.status === 403 && !/rate limit/i.test(said))) {
