@@ -19,7 +19,9 @@ import { useCan, useSession } from '../session.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
-import { ChangeStatusBadge, formatDate, RepoProblem, useRepoOfChanges } from './ChangeRequestsPage.tsx';
+import { CommitList } from '../components/CommitList.tsx';
+import { formatDate } from '../format.ts';
+import { ChangeStatusBadge, RepoProblem, useRepoOfChanges } from './ChangeRequestsPage.tsx';
 
 /** Past this many lines the diff is cut short (the raw diff has it all): a page stays usable. */
 const DIFF_LINES_SHOWN = 5000;
@@ -441,18 +443,7 @@ export default function ChangeRequestPage() {
                 No commits that {c.targetBranch} does not have.
               </Text>
             ) : (
-              <ol className="pave-repo-commit-list">
-                {c.commits.map((commit) => (
-                  <li key={commit.sha} data-testid="change-commit" data-sha={commit.sha}>
-                    <Text size="sm" fw={600} title={commit.message} lineClamp={2}>
-                      {commit.subject}
-                    </Text>
-                    <Text size="xs" c="dimmed">
-                      <Code>{commit.sha.slice(0, 7)}</Code> {commit.author.name} · {formatDate(commit.author.date)}
-                    </Text>
-                  </li>
-                ))}
-              </ol>
+              <CommitList commits={c.commits} testId="change-commit" />
             )}
           </Paper>
           <Comments change={c} canComment={canComment} />

@@ -23,6 +23,7 @@ import {
 import { useDocumentTitle } from '@mantine/hooks';
 import { ApiError } from '../api.ts';
 import { CHANGE_STATUSES, changesPath, getRepo, repoPath, useChanges, useOpenChange, type ChangeStatus, type RepoDetails } from '../git.ts';
+import { formatDate } from '../format.ts';
 import { humanizeRef } from '../refs.ts';
 import { useCan } from '../session.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
@@ -31,10 +32,6 @@ import { NotFoundPage } from './NotFoundPage.tsx';
 
 const STATUS_LABEL: Record<ChangeStatus, string> = { open: 'Open', merged: 'Merged', closed: 'Closed' };
 const STATUS_COLOR: Record<ChangeStatus, string> = { open: 'green', merged: 'violet', closed: 'gray' };
-
-export function formatDate(iso: string | undefined): string {
-  return iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' }) : '';
-}
 
 export function ChangeStatusBadge({ status, testId }: { status: ChangeStatus; testId?: string }) {
   return (

@@ -24,6 +24,7 @@ import { humanizeRef, refPath } from '../refs.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { Highlighted, SearchIcon } from '../components/SearchDialog.tsx';
 import { DocsStatusBadge } from './DocsHomePage.tsx';
+import { formatDate } from '../format.ts';
 
 /** How long after asking for a rebuild the site is polled for its outcome. */
 const REBUILD_WATCH_MS = 60_000;
@@ -40,10 +41,6 @@ export interface DocsReaderProps {
 
 const sameEntity = (a: DocsEntity, b: DocsEntity) =>
   a.namespace.toLowerCase() === b.namespace.toLowerCase() && a.kind.toLowerCase() === b.kind.toLowerCase() && a.name.toLowerCase() === b.name.toLowerCase();
-
-function formatDate(iso: string | undefined): string {
-  return iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' }) : '';
-}
 
 /** The element of a heading id, looked for in the docs first (their ids are the authors'). */
 function headingElement(container: HTMLElement | null, id: string): HTMLElement | null {

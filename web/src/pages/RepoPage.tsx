@@ -24,16 +24,14 @@ import { ApiError } from '../api.ts';
 import { changesPath, getBlobText, getCommits, getRepo, getTree, repoPath, useChanges, useRepos, type TreeEntry } from '../git.ts';
 import { useCan } from '../session.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
-import { NotFoundPage } from './NotFoundPage.tsx';
+import { RepoProblem } from './ChangeRequestsPage.tsx';
 import { PageFallback } from '../components/PageFallback.tsx';
+import { CommitList } from '../components/CommitList.tsx';
 import { RefLink } from '../components/RefLink.tsx';
+import { formatDate } from '../format.ts';
 
 const COMMITS_SHOWN = 20;
 const README = /^readme(\.(md|markdown|txt))?$/i;
-
-function formatDate(iso: string | undefined): string {
-  return iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' }) : '';
-}
 
 function formatSize(bytes: number | undefined): string {
   if (bytes === undefined) return '';
@@ -275,20 +273,7 @@ export default function RepoPage() {
   }, [branches, gitRef, repo.data]);
 
   if (repo.isLoading) return <PageFallback />;
-  if (repo.error instanceof ApiError && repo.error.status === 404) {
-    return (
-      <NotFoundPage title="Repository not found">
-        <Text>
-          Pave hosts no repository <Code>{`${org}/${name}`}</Code>.{' '}
-          <Anchor component={Link} to="/repos">
-            See the repositories
-          </Anchor>
-          .
-        </Text>
-      </NotFoundPage>
-    );
-  }
-  if (repo.error || !repo.data) return <ErrorAlert error={repo.error} title="Could not load the repository" />;
+  if (repo.error || !repo.data) return <RepoProblem org={org} name={name} error={repo.error} />;
   const r = repo.data;
   const treeMissing = tree.error instanceof ApiError && ['GIT_PATH_NOT_FOUND', 'GIT_REF_NOT_FOUND'].includes(tree.error.code);
 
@@ -455,18 +440,7 @@ export default function RepoPage() {
             ) : !commits.data ? (
               <Loader size="sm" aria-label="Loading commits" />
             ) : (
-              <ol className="pave-repo-commit-list">
-                {commits.data.items.map((c) => (
-                  <li key={c.sha} data-testid="repo-commit" data-sha={c.sha}>
-                    <Text size="sm" fw={600} title={c.message} lineClamp={2}>
-                      {c.subject}
-                    </Text>
-                    <Text size="xs" c="dimmed">
-                      <Code>{c.sha.slice(0, 7)}</Code> {c.author.name} · {formatDate(c.author.date)}
-                    </Text>
-                  </li>
-                ))}
-              </ol>
+              <CommitList commits={commits.data.items} testId="repo-commit" />
             )}
           </Paper>
         </div>
