@@ -15,6 +15,16 @@ interface Finding {
   message: string;
 }
 
+/** Prints what validateFiles found (`file:line:col: CODE: message`, or JSON) and sets the exit code: 1 when anything is invalid. */
+export function printFindings({ findings, entities }: Awaited<ReturnType<typeof validateFiles>>, fileCount: number, json?: boolean): void {
+  if (json) console.log(JSON.stringify({ valid: findings.length === 0, entities, findings }, null, 2));
+  else {
+    for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.code}: ${f.message}`);
+    console.log(findings.length ? `${findings.length} problem(s) in ${fileCount} file(s)` : `${entities} entities valid in ${fileCount} file(s)`);
+  }
+  process.exitCode = findings.length ? 1 : 0;
+}
+
 /** Validates files offline with the same rules as the server; usable as a CI step. */
 export async function validateFiles(files: string[], validator: EntityValidator): Promise<{ findings: Finding[]; entities: number }> {
   const findings: Finding[] = [];
@@ -68,13 +78,7 @@ export function catalogCommands(program: Command): void {
       const config = loadConfig({ file: opts.config, env: { PAVE_CONFIG: process.env.PAVE_CONFIG } });
       const validator = new EntityValidator(config.catalog.kinds);
       addTemplateCheck(validator, BUILTIN_ACTION_IDS);
-      const { findings, entities } = await validateFiles(files, validator);
-      if (opts.json) console.log(JSON.stringify({ valid: findings.length === 0, entities, findings }, null, 2));
-      else {
-        for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.code}: ${f.message}`);
-        console.log(findings.length ? `${findings.length} problem(s) in ${files.length} file(s)` : `${entities} entities valid in ${files.length} file(s)`);
-      }
-      process.exitCode = findings.length ? 1 : 0;
+      printFindings(await validateFiles(files, validator), files.length, opts.json);
     });
 
   catalog

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import yaml from 'yaml';
 import { EntityValidator } from '../catalog/index.ts';
 import { addTemplateCheck, BUILTIN_ACTION_IDS, readDirectoryContents } from '../scaffolder/index.ts';
-import { validateFiles } from './catalog.ts';
+import { printFindings, validateFiles } from './catalog.ts';
 import { apiError, PaveClient, safeJson } from './client.ts';
 
 export interface TaskEvent {
@@ -137,12 +137,6 @@ export function templateCommands(program: Command): void {
     .action(async (files: string[], opts: { json?: boolean }) => {
       const validator = new EntityValidator();
       addTemplateCheck(validator, BUILTIN_ACTION_IDS);
-      const { findings, entities } = await validateFiles(files, validator);
-      if (opts.json) console.log(JSON.stringify({ valid: findings.length === 0, entities, findings }, null, 2));
-      else {
-        for (const f of findings) console.log(`${f.file}:${f.line}:${f.column}: ${f.code}: ${f.message}`);
-        console.log(findings.length ? `${findings.length} problem(s) in ${files.length} file(s)` : `${entities} entities valid in ${files.length} file(s)`);
-      }
-      process.exitCode = findings.length ? 1 : 0;
+      printFindings(await validateFiles(files, validator), files.length, opts.json);
     });
 }
